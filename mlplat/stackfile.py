@@ -1,0 +1,94 @@
+"""Reading stack files (`stacks/Pulumi.<stack>.yaml`) without the Pulumi CLI.
+
+The offline plan engine and the CLI read stack config straight from git. Secret values
+(`{secure: ...}` ciphertext) are never decrypted here: they are replaced by a marker and
+their keys reported, so plans can carry them as secrets without knowing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlplat.config import ConfigError
+
+SECRET_MARKER = "[secret]"
+STACK_DIR = Path(__file__).resolve().parent.parent / "stacks"
+
+
+def stack_file(stack: str, stack_dir: Path = STACK_DIR) -> Path:
+    """Path of a stack's config file; the stack name must be a plain name."""
+    if not stack or "/" in stack or stack.startswith("."):
+        raise ConfigError(f"invalid stack name {stack!r}")
+    return stack_dir / f"Pulumi.{stack}.yaml"
+
+
+def available_stacks(stack_dir: Path = STACK_DIR) -> list[str]:
+    """Stack names that have a config file."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stack_dir.glob("Pulumi.*.yaml"))
+
+
+def read_stack_document(path: Path) -> dict[str, Any]:
+    """The parsed YAML document of a stack file, with clear errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such stack file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: top level must be a mapping with a 'config' key")
+    return document
+
+
+def read_stack_config(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, secrets replaced by SECRET_MARKER."""
+    document = read_stack_document(path)
+    config = document.get("config", {})
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: config: must be a mapping of namespaced keys")
+    for key in config:
+        if not isinstance(key, str) or ":" not in key:
+            raise ConfigError(f"{path}: config.{key}: keys must be namespaced, e.g. 'mlplat:team'")
+    return {key: _mask_secrets(value) for key, value in config.items()}
+
+
+def secret_keys(path: Path) -> list[str]:
+    """Config keys whose values are Pulumi secrets (`secure:`)."""
+    config = read_stack_document(path).get("config", {}) or {}
+    return sorted(key for key, value in config.items() if _contains_secret(value))
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _contains_secret(value: Any) -> bool:
+    if _is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secret(v) for v in value)
+    return False
+
+
+def _mask_secrets(value: Any) -> Any:
+    if _is_secure(value):
+        return SECRET_MARKER
+    if isinstance(value, dict):
+        return {k: _mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secrets(v) for v in value]
+    return value
