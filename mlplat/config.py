@@ -541,3 +541,29 @@ def load_stack_file(path: Path) -> EnvironmentConfig:
     from mlplat.stackfile import read_stack_config
 
     return environment_from_stack_config(read_stack_config(path), str(path))
+
+
+def environment_from_pulumi() -> EnvironmentConfig:
+    """Parse the running Pulumi program's config (inside `pulumi up` or the offline engine).
+
+    Raises `pulumi.RunError` (printed by Pulumi without a traceback) naming the stack file.
+    """
+    import json
+
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    decoded: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        decoded[key] = value
+    source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    try:
+        return environment_from_stack_config(decoded, source)
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None

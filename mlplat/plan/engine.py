@@ -1,0 +1,219 @@
+"""Run the real Pulumi program offline and record every registration into a Plan.
+
+Pulumi's unit-test mock runtime executes the program in-process: no CLI, no engine, no
+network, no credentials. A recording monitor stands in for the engine's resource monitor
+and captures each registration (urn, type, name, parent, inputs, dependencies, provider,
+options); `DeterministicMocks` answers with stable outputs. Each run happens in a fresh
+`contextvars.Context`, so many plans can be built in one process without leaking state.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import runpy
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from mlplat.plan.mocks import DeterministicMocks
+from mlplat.plan.model import Plan, ResourceRecord, normalise
+
+PROJECT = "mlplat"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRAM_DIR = REPO_ROOT / "stacks"
+
+# The Pulumi SDK keeps process-wide state (an event loop, a callback registry) that is not
+# safe to drive from two threads at once; plans in one process run one at a time.
+_RUN_LOCK = threading.Lock()
+
+
+class ProgramError(RuntimeError):
+    """The Pulumi program raised while being planned."""
+
+
+def _provider_urn(reference: str) -> str | None:
+    """Provider references are `urn::id`; keep the URN."""
+    if not reference:
+        return None
+    return reference.rsplit("::", 1)[0]
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """Resource options worth showing to a reviewer, only when they differ from defaults."""
+    options: dict[str, Any] = {}
+    if getattr(request, "protect", False):
+        options["protect"] = True
+    if getattr(request, "retainOnDelete", False):
+        options["retain_on_delete"] = True
+    if request.deleteBeforeReplace:
+        options["delete_before_replace"] = True
+    for key, field_name in (("ignore_changes", "ignoreChanges"),
+                            ("replace_on_changes", "replaceOnChanges"),
+                            ("additional_secret_outputs", "additionalSecretOutputs")):
+        values = sorted(getattr(request, field_name))
+        if values:
+            options[key] = values
+    if request.importId:
+        options["import_id"] = request.importId
+    return options
+
+
+def _recording_monitor_class() -> type:
+    from google.protobuf import empty_pb2
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+    class RecordingMonitor(MockMonitor):
+        """A MockMonitor that also records each registration as a ResourceRecord."""
+
+        def __init__(self, mocks: DeterministicMocks) -> None:
+            super().__init__(mocks)
+            self.records: list[ResourceRecord] = []
+            self.stack_urn: str | None = None
+            self.stack_outputs: dict[str, Any] = {}
+
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = urn
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+
+            _ensure_event_loop()
+            # Deserialize once: the mocks get Python values, the record gets the wire JSON
+            # (which still carries secret and resource-reference signatures).
+            inputs = rpc.deserialize_properties(request.object)
+            wire = json_format.MessageToDict(request.object)
+            rename = not request.type.startswith("kubernetes:")
+            providers = {request.provider} | set(request.providers.values())
+            self.records.append(ResourceRecord(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                provider=_provider_urn(request.provider),
+                inputs=normalise(wire, rename=rename),
+                dependencies=sorted(set(request.dependencies)),
+                options={**_options(request), **(
+                    {"providers": sorted(filter(None, map(_provider_urn, providers)))}
+                    if not request.custom and request.providers else {})},
+            ))
+
+            resource_args = MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=_resolve_callbacks(request.transforms),
+            )
+            resource_id, state = self.mocks.new_resource(resource_args)
+            # The engine would mark these outputs secret; the stock mocks do not, which
+            # would let a generated password surface in plan outputs.
+            for key in request.additionalSecretOutputs:
+                if key in state and not rpc.is_rpc_secret(state[key]):
+                    state[key] = rpc.wrap_rpc_secret(state[key])
+            state_proto = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+            return resource_pb2.RegisterResourceResponse(
+                urn=urn, id=resource_id, object=state_proto)
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+            if request.urn and request.urn == self.stack_urn:
+                wire = json_format.MessageToDict(request.outputs)
+                self.stack_outputs = normalise(wire, rename=False)
+            return empty_pb2.Empty()
+
+    return RecordingMonitor
+
+
+def pulumi_config_values(config: dict[str, Any]) -> dict[str, str]:
+    """Stack-file config values as the Pulumi runtime hands them to a program: strings,
+    with structured values JSON-encoded."""
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()}
+
+
+def run_program(
+    *,
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str] | None = None,
+    source: str = "",
+    program_dir: Path = PROGRAM_DIR,
+) -> Plan:
+    """Run the Pulumi program in `program_dir` for `stack` with `config` (namespaced keys,
+    native values) under the mock runtime, and return the recorded Plan."""
+    region = str(config.get("aws:region", "us-east-1"))
+    with _RUN_LOCK:
+        context = contextvars.Context()
+        return context.run(
+            _run_in_context, stack, config, secret_keys or [], source, region, program_dir
+        )
+
+
+def _run_in_context(
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str],
+    source: str,
+    region: str,
+    program_dir: Path,
+) -> Plan:
+    import pulumi
+    from pulumi.runtime.settings import SETTINGS
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    mocks = DeterministicMocks(region=region)
+    monitor = _recording_monitor_class()(mocks)
+    pulumi.runtime.set_all_config(pulumi_config_values(config), secret_keys)
+    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+
+    main = program_dir / "__main__.py"
+    added_path = str(program_dir) not in sys.path
+    if added_path:
+        sys.path.insert(0, str(program_dir))
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as exc:
+        raise ProgramError(_describe_failure(exc)) from exc
+    finally:
+        if added_path:
+            sys.path.remove(str(program_dir))
+    root = pulumi.runtime.settings.get_root_resource()
+    if root is not None:
+        # set_mocks finishes the root stack before the program runs, so its exports were
+        # never registered; register them now that the program has added them.
+        root._outputs_registered = False  # type: ignore[attr-defined]
+        root._finish()  # type: ignore[attr-defined]
+        _sync_await(run_pulumi_func(lambda: None))
+    return Plan(
+        project=PROJECT,
+        stack=stack,
+        source=source,
+        resources=list(monitor.records),
+        outputs=dict(monitor.stack_outputs),
+    )
+
+
+def _describe_failure(exc: BaseException) -> str:
+    import pulumi
+
+    if isinstance(exc, pulumi.RunError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
