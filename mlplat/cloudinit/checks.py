@@ -34,10 +34,34 @@ _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 # cloud-init would silently modify a system account instead.
 RESERVED_USERNAMES = frozenset(
     {
-        "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news",
-        "uucp", "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody",
-        "systemd-network", "systemd-resolve", "systemd-timesync", "messagebus",
-        "sshd", "_apt", "syslog", "ubuntu", "debian", "admin",
+        "root",
+        "daemon",
+        "bin",
+        "sys",
+        "sync",
+        "games",
+        "man",
+        "lp",
+        "mail",
+        "news",
+        "uucp",
+        "proxy",
+        "www-data",
+        "backup",
+        "list",
+        "irc",
+        "gnats",
+        "nobody",
+        "systemd-network",
+        "systemd-resolve",
+        "systemd-timesync",
+        "messagebus",
+        "sshd",
+        "_apt",
+        "syslog",
+        "ubuntu",
+        "debian",
+        "admin",
     }
 )
 
@@ -54,14 +78,18 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 # extra_vars keys that name a credential: the value would sit in user data.
-_SECRET_KEY_NAME = re.compile(r"(pass(word|wd)?|secret|token|private_?key|api_?key|credential)", re.I)
+_SECRET_KEY_NAME = re.compile(
+    r"(pass(word|wd)?|secret|token|private_?key|api_?key|credential)", re.I
+)
 
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+:~-]+)?$")
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _GIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 # A conservative subset of git-check-ref-format: no "..", no leading "-" or "/",
 # no "@{", no control characters or shell metacharacters.
-_GIT_REF = re.compile(r"^(?!-)(?!/)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<!/)(?<!\.lock)$")
+_GIT_REF = re.compile(
+    r"^(?!-)(?!/)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<!/)(?<!\.lock)$"
+)
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_+-]*(/[A-Za-z0-9_+-]+){1,2})$")
 _REL_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -107,10 +135,12 @@ def ssh_public_key(value: str) -> str:
         (name_len,) = struct.unpack(">I", raw[:4])
         embedded = raw[4 : 4 + name_len].decode("ascii")
     except (ValueError, struct.error, UnicodeDecodeError) as exc:
-        raise ValueError("not an SSH public key: the key body is not valid base64 key data") from exc
+        raise ValueError(
+            "not an SSH public key: the key body is not valid base64 key data"
+        ) from exc
     if embedded != key_type:
         raise ValueError(
-            f"not an SSH public key: the key body says {embedded!r} but the prefix says {key_type!r}"
+            f"not an SSH public key: the key body says {embedded!r}, the prefix says {key_type!r}"
         )
     if "\n" in value or "\r" in value:
         raise ValueError("one key per entry: the value contains a line break")
@@ -141,6 +171,12 @@ def https_url(value: str) -> str:
     if any(c.isspace() for c in value) or any(c in value for c in "'\"`$\\"):
         raise ValueError(f"{value!r} contains whitespace or shell metacharacters")
     no_secret(value)
+    return value
+
+
+def callback_url(value: str) -> str:
+    # cloud-init's phone_home substitutes this one placeholder; nothing else is allowed.
+    https_url(value.replace("$INSTANCE_ID", "instance-id"))
     return value
 
 

@@ -7,7 +7,7 @@ description: cloud-init/README.md's input tables are generated from them.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -18,6 +18,7 @@ SafeStr = Annotated[str, AfterValidator(checks.no_secret)]
 SshPublicKey = Annotated[str, AfterValidator(checks.ssh_public_key)]
 Username = Annotated[str, AfterValidator(checks.username)]
 HttpsUrl = Annotated[str, AfterValidator(checks.https_url)]
+CallbackUrl = Annotated[str, AfterValidator(checks.callback_url)]
 PackageName = Annotated[str, AfterValidator(checks.package_name)]
 Hostname = Annotated[str, AfterValidator(checks.hostname)]
 GitCommit = Annotated[str, AfterValidator(checks.git_commit)]
@@ -36,7 +37,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class SudoPolicy(str, Enum):
+class SudoPolicy(StrEnum):
     """What the admin user may run through sudo."""
 
     # Passwords are locked (key-only logins), so a password prompt could never be
@@ -51,7 +52,7 @@ class AdminUser(_Strict):
     name: Username = Field(description="Login name of the admin account (created by cloud-init).")
     ssh_authorized_keys: list[SshPublicKey] = Field(
         min_length=1,
-        description="SSH public keys allowed to log in as this user, one OpenSSH public key per entry.",
+        description="SSH public keys allowed to log in as this user, one OpenSSH key per entry.",
     )
     sudo: SudoPolicy = Field(
         default=SudoPolicy.NOPASSWD_ALL,
@@ -80,7 +81,7 @@ class SshHardening(_Strict):
         default_factory=list,
         description=(
             "If set, only members of these groups may log in over SSH (AllowGroups). "
-            "The admin user's own group is always added."
+            "The group 'mlplat-ssh', which the admin user is in, is always allowed."
         ),
     )
     max_auth_tries: int = Field(
@@ -172,7 +173,7 @@ class AnsiblePull(_Strict):
 class Callback(_Strict):
     """Hand-over by callback: cloud-init's phone_home posts when the node is ready."""
 
-    url: HttpsUrl = Field(
+    url: CallbackUrl = Field(
         description=(
             "https URL that receives the POST (instance id, hostname, fqdn, SSH host "
             "public keys). '$INSTANCE_ID' in it is replaced by cloud-init."
@@ -192,6 +193,13 @@ class _HostBase(_Strict):
         default_factory=list,
         description="Extra distribution packages to install on first boot.",
     )
+    upgrade_on_first_boot: bool = Field(
+        default=False,
+        description=(
+            "Run a full package upgrade on first boot. Off by default: it slows boot and can "
+            "pull a kernel the GPU driver was not built for; unattended-upgrades covers security."
+        ),
+    )
     ssh: SshHardening = Field(default_factory=SshHardening, description="sshd hardening settings.")
     unattended_upgrades: UnattendedUpgrades = Field(
         default_factory=UnattendedUpgrades,
@@ -209,7 +217,10 @@ class GpuNodeInputs(_HostBase):
 
     node_pool: SafeStr = Field(
         pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
-        description="Name of the GPU node pool the VM belongs to (written to /etc/mlplat/node.json).",
+        description=(
+            "Name of the GPU node pool the VM belongs to "
+            "(an Ansible local fact in /etc/ansible/facts.d/mlplat.fact)."
+        ),
     )
     ansible_pull: AnsiblePull | None = Field(
         default=None, description="Converge with ansible-pull on a systemd timer."
