@@ -538,9 +538,9 @@ def environment_from_stack_config(config: Mapping[str, Any], source: str) -> Env
 
 def load_stack_file(path: Path) -> EnvironmentConfig:
     """Read and validate `stacks/Pulumi.<stack>.yaml`."""
-    from mlplat.stackfile import read_stack_config
+    from mlplat.stackfile import display_path, read_stack_config
 
-    return environment_from_stack_config(read_stack_config(path), str(path))
+    return environment_from_stack_config(read_stack_config(path), display_path(path))
 
 
 def environment_from_pulumi() -> EnvironmentConfig:

@@ -18,6 +18,15 @@ SECRET_MARKER = "[secret]"
 STACK_DIR = Path(__file__).resolve().parent.parent / "stacks"
 
 
+def display_path(path: Path) -> str:
+    """How a file is named in messages and plans: repo-relative when inside the repo (so
+    output does not depend on the checkout location), else as given."""
+    try:
+        return str(path.resolve().relative_to(STACK_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
 def stack_file(stack: str, stack_dir: Path = STACK_DIR) -> Path:
     """Path of a stack's config file; the stack name must be a plain name."""
     if not stack or "/" in stack or stack.startswith("."):
@@ -32,35 +41,39 @@ def available_stacks(stack_dir: Path = STACK_DIR) -> list[str]:
 
 def read_stack_document(path: Path) -> dict[str, Any]:
     """The parsed YAML document of a stack file, with clear errors."""
+    shown = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such stack file") from None
+        raise ConfigError(f"{shown}: no such stack file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc}") from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise ConfigError(f"{shown}: not valid YAML{where}: {problem}") from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        raise ConfigError(f"{path}: top level must be a mapping with a 'config' key")
+        raise ConfigError(f"{shown}: top level must be a mapping with a 'config' key")
     return document
 
 
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The `config:` mapping of a stack file, secrets replaced by SECRET_MARKER."""
     document = read_stack_document(path)
+    shown = display_path(path)
     config = document.get("config", {})
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: config: must be a mapping of namespaced keys")
+        raise ConfigError(f"{shown}: config: must be a mapping of namespaced keys")
     for key in config:
         if not isinstance(key, str) or ":" not in key:
-            raise ConfigError(f"{path}: config.{key}: keys must be namespaced, e.g. 'mlplat:team'")
+            raise ConfigError(f"{shown}: config.{key}: keys must be namespaced, e.g. 'mlplat:team'")
     return {key: _mask_secrets(value) for key, value in config.items()}
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.config import EnvironmentConfig, load_stack_file
-from mlplat.plan.engine import REPO_ROOT, run_program
+from mlplat.plan.engine import run_program
 from mlplat.plan.model import Plan
-from mlplat.stackfile import STACK_DIR, read_stack_config, secret_keys, stack_file
+from mlplat.stackfile import STACK_DIR, display_path, read_stack_config, secret_keys, stack_file
 
 
 def plan_stack(stack: str, stack_dir: Path = STACK_DIR) -> Plan:
@@ -18,7 +18,7 @@ def plan_stack(stack: str, stack_dir: Path = STACK_DIR) -> Plan:
     load_stack_file(path)  # validate first: errors name the file, not the program
     config = read_stack_config(path)
     return run_program(stack=stack, config=config, secret_keys=secret_keys(path),
-                       source=_display_path(path))
+                       source=display_path(path))
 
 
 def plan_environment(config: EnvironmentConfig, stack: str = "test") -> Plan:
@@ -31,11 +31,3 @@ def stack_config_of(config: EnvironmentConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
     region = data.pop("region")
     return {"aws:region": region, **{f"mlplat:{key}": value for key, value in data.items()}}
-
-
-def _display_path(path: Path) -> str:
-    """Repo-relative when inside the repo, so plans do not depend on the working directory."""
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)

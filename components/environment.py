@@ -1,0 +1,94 @@
+"""TeamEnvironment: one team's complete environment, composed from focused components.
+
+The stack program stays thin: it parses config and builds one TeamEnvironment. This
+component owns the wiring (which outputs feed which component) and the AWS provider that
+every AWS resource of the environment uses (region and default tags from config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster import Cluster, ClusterArgs
+from components.gpu_node_pools import GpuNodePools, GpuNodePoolsArgs
+from components.network import Network, NetworkArgs
+from mlplat.config import EnvironmentConfig
+
+
+@dataclass(frozen=True)
+class TeamEnvironmentArgs:
+    """Inputs of a TeamEnvironment."""
+
+    config: EnvironmentConfig
+    """The validated environment config (see mlplat.config)."""
+    stack: str
+    """Pulumi stack name; recorded in the `mlplat-stack` tag."""
+
+
+class TeamEnvironment(pulumi.ComponentResource):
+    """Network, EKS cluster and GPU node pools of one team environment."""
+
+    network: Network
+    cluster: Cluster
+    gpu_node_pools: GpuNodePools
+
+    def __init__(
+        self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlplat:environment:TeamEnvironment", name, None, opts)
+        config = args.config
+        tags = config.effective_tags(args.stack)
+        cluster_name = config.name
+
+        # One explicit provider: region and tags come from the stack file, never from the
+        # ambient AWS profile, and default_tags backs up the explicit per-resource tags.
+        aws_provider = aws.Provider(
+            f"{name}-aws",
+            region=config.region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=[aws_provider])
+
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(settings=config.network, env=config.env, cluster_name=cluster_name,
+                        tags=tags),
+            child,
+        )
+        self.cluster = Cluster(
+            f"{name}-cluster",
+            ClusterArgs(
+                settings=config.cluster,
+                cluster_name=cluster_name,
+                vpc_id=self.network.vpc_id,
+                vpc_cidr=config.network.vpc_cidr,
+                private_subnet_ids=self.network.private_subnet_ids,
+                tags=tags,
+                deletion_protection=config.deletion_protection,
+            ),
+            child,
+        )
+        self.gpu_node_pools = GpuNodePools(
+            f"{name}-gpu",
+            GpuNodePoolsArgs(
+                pools=config.gpu_pools,
+                team=config.team,
+                cluster_name=cluster_name,
+                cluster_name_output=self.cluster.name,
+                cluster_endpoint=self.cluster.endpoint,
+                k8s_provider=self.cluster.k8s_provider,
+                kms_key_arn=self.cluster.kms_key_arn,
+                tags=tags,
+            ),
+            child,
+        )
+        self.register_outputs({
+            "vpc_id": self.network.vpc_id,
+            "cluster_name": self.cluster.name,
+            "cluster_endpoint": self.cluster.endpoint,
+            "gpu_node_pools": self.gpu_node_pools.node_pool_names,
+        })

@@ -1,0 +1,26 @@
+"""mlplat Pulumi program: one team environment per stack.
+
+Thin on purpose: parse the typed config of the selected stack
+(`stacks/Pulumi.<stack>.yaml`), build the environment, export what other stacks and
+people need. All logic lives in `components/`.
+"""
+
+import pulumi
+
+from components.environment import TeamEnvironment, TeamEnvironmentArgs
+from mlplat.config import environment_from_pulumi
+
+config = environment_from_pulumi()
+environment = TeamEnvironment(
+    config.name, TeamEnvironmentArgs(config=config, stack=pulumi.get_stack())
+)
+
+pulumi.export("team", config.team)
+pulumi.export("env", config.env.value)
+pulumi.export("region", config.region)
+pulumi.export("vpc_id", environment.network.vpc_id)
+pulumi.export("private_subnet_ids", environment.network.private_subnet_ids)
+pulumi.export("cluster_name", environment.cluster.name)
+pulumi.export("cluster_endpoint", environment.cluster.endpoint)
+pulumi.export("kubeconfig", environment.cluster.kubeconfig)
+pulumi.export("gpu_node_pools", environment.gpu_node_pools.node_pool_names)
