@@ -1,0 +1,402 @@
+"""The team VPC: private and public subnets over several AZs, NAT, an S3 gateway endpoint and
+encrypted VPC flow logs.
+
+Subnet layout (documented in docs/components/network.md). The VPC CIDR (a /16 to /20) is
+cut into eight equal blocks (prefix + 3):
+
+    block 0..5  private subnet of AZ 0..5   (for a /16: six /19s, 8,187 usable addresses each;
+                                              the VPC CNI gives every pod a VPC address, so the
+                                              private side gets almost all the space)
+    block 6     reserved, unallocated        (room for intra/database subnets later without
+                                              renumbering anything)
+    block 7     cut again into eight (prefix + 6): public subnet of AZ 0..5
+                                              (for a /16: /22s; only NAT gateways and load
+                                              balancers live there)
+
+Adding AZs later only appends subnets; existing CIDRs never move.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from mlplat.config import Env, NatMode, NetworkConfig
+
+#: Blocks the VPC CIDR is split into (prefix + 3 bits); see the module docstring.
+_BLOCK_BITS = 3
+_PUBLIC_BLOCK = 7
+_PUBLIC_BITS = 3
+MAX_AZS = 6
+
+
+class Tagger:
+    """Builds the explicit `tags=` of a child: the environment's tags plus a Name."""
+
+    def __init__(self, base: Mapping[str, str], prefix: str) -> None:
+        self._base = dict(base)
+        self._prefix = prefix
+
+    def __call__(self, role: str, **extra: str) -> dict[str, str]:
+        return {**self._base, "Name": f"{self._prefix}-{role}", **extra}
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    """CIDRs of one AZ's subnet pair."""
+
+    private_cidr: str
+    public_cidr: str
+
+
+def subnet_layout(vpc_cidr: str, az_count: int) -> list[SubnetPlan]:
+    """Non-overlapping private/public CIDRs for `az_count` AZs (see the module docstring)."""
+    if not 1 <= az_count <= MAX_AZS:
+        raise ValueError(f"network.availabilityZones must be 1..{MAX_AZS}, got {az_count}")
+    vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    blocks = list(vpc.subnets(prefixlen_diff=_BLOCK_BITS))
+    public = list(blocks[_PUBLIC_BLOCK].subnets(prefixlen_diff=_PUBLIC_BITS))
+    return [SubnetPlan(str(blocks[i]), str(public[i])) for i in range(az_count)]
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of the Network component."""
+
+    settings: NetworkConfig
+    """VPC settings from the stack config (`mlplat:network`)."""
+    env: Env
+    """Environment tier; single NAT is refused in prod here as well as in the config."""
+    cluster_name: str
+    """EKS cluster that will use the subnets; drives the discovery tags."""
+    tags: Mapping[str, str]
+    """Tags set explicitly on every taggable child (not only through provider default_tags)."""
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, routing, NAT, S3 gateway endpoint, flow logs, locked default SG."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    availability_zones: pulumi.Output[list[str]]
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlplat:network:Network", name, None, opts)
+        settings = args.settings
+        if args.env is Env.PROD and settings.nat_mode is not NatMode.PER_AZ:
+            # The config model already refuses this; repeated so the component is safe to
+            # use on its own.
+            raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        invoke_output = pulumi.InvokeOutputOptions(parent=self)
+
+        tags = Tagger(args.tags, name)
+
+        zones = _pick_zones(settings.availability_zones, invoke)
+        layout = subnet_layout(settings.vpc_cidr, len(zones))
+        region = aws.get_region_output(opts=invoke_output).region
+        account = aws.get_caller_identity_output(opts=invoke_output).account_id
+        partition = aws.get_partition_output(opts=invoke_output).partition
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=settings.vpc_cidr,
+            # EKS needs both: nodes register by private DNS name, and interface/gateway
+            # endpoints resolve only with DNS support on.
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=tags("vpc"),
+            opts=child,
+        )
+
+        # Adopt the VPC's default security group and strip every rule from it: anything
+        # launched without an explicit group lands in it and must get no connectivity.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            revoke_rules_on_delete=True,
+            tags=tags("default-sg-locked"),
+            opts=child,
+        )
+
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child
+        )
+
+        cluster_tag = f"kubernetes.io/cluster/{args.cluster_name}"
+        public_subnets: list[aws.ec2.Subnet] = []
+        private_subnets: list[aws.ec2.Subnet] = []
+        for index, (zone, cidrs) in enumerate(zip(zones, layout, strict=True)):
+            public_subnets.append(aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=cidrs.public_cidr,
+                # Public subnets host only NAT gateways and load balancers; nothing should
+                # get a public address just by being launched here.
+                map_public_ip_on_launch=False,
+                tags=tags(f"public-{zone}", **{
+                    cluster_tag: "shared",
+                    "kubernetes.io/role/elb": "1",
+                    "mlplat.io/subnet-tier": "public",
+                }),
+                opts=child,
+            ))
+            private_subnets.append(aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=cidrs.private_cidr,
+                map_public_ip_on_launch=False,
+                tags=tags(f"private-{zone}", **{
+                    cluster_tag: "shared",
+                    "kubernetes.io/role/internal-elb": "1",
+                    # Karpenter's EC2NodeClass selects node subnets by this tag.
+                    "karpenter.sh/discovery": args.cluster_name,
+                    "mlplat.io/subnet-tier": "private",
+                }),
+                opts=child,
+            ))
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags=tags("public-rt"), opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for index, subnet in enumerate(public_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}-rta",
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=child,
+            )
+
+        # One NAT per AZ keeps an AZ outage from cutting the others off the internet;
+        # `single` trades that for cost outside prod.
+        nat_count = len(zones) if settings.nat_mode is NatMode.PER_AZ else 1
+        nats: list[aws.ec2.NatGateway] = []
+        for index in range(nat_count):
+            eip = aws.ec2.Eip(
+                f"{name}-nat-{index}-eip",
+                domain="vpc",
+                tags=tags(f"nat-{zones[index]}"),
+                opts=child,
+            )
+            nats.append(aws.ec2.NatGateway(
+                f"{name}-nat-{index}",
+                allocation_id=eip.id,
+                subnet_id=public_subnets[index].id,
+                connectivity_type="public",
+                tags=tags(f"nat-{zones[index]}"),
+                # A NAT gateway in a VPC without an attached IGW fails to create.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            ))
+
+        private_rts: list[aws.ec2.RouteTable] = []
+        for index, subnet in enumerate(private_subnets):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-{index}-rt",
+                vpc_id=vpc.id,
+                tags=tags(f"private-{zones[index]}-rt"),
+                opts=child,
+            )
+            private_rts.append(rt)
+            aws.ec2.Route(
+                f"{name}-private-{index}-default",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[index % nat_count].id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}-rta",
+                subnet_id=subnet.id,
+                route_table_id=rt.id,
+                opts=child,
+            )
+
+        # S3 traffic (images layers, datasets, checkpoints) stays on the AWS network and
+        # skips NAT processing charges.
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3-endpoint",
+            vpc_id=vpc.id,
+            service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags=tags("s3-endpoint"),
+            opts=child,
+        )
+
+        self._flow_logs(name, args, vpc, region, account, partition, tags)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = settings.vpc_cidr
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+        self.availability_zones = pulumi.Output.from_input(list(zones))
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "vpc_cidr": self.vpc_cidr,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_subnet_ids": self.public_subnet_ids,
+            "availability_zones": self.availability_zones,
+        })
+
+    def _flow_logs(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        region: pulumi.Output[str],
+        account: pulumi.Output[str],
+        partition: pulumi.Output[str],
+        tag: Tagger,
+    ) -> None:
+        """Flow logs to a KMS-encrypted CloudWatch log group with a least-privilege role."""
+        settings = args.settings.flow_logs
+        child = pulumi.ResourceOptions(parent=self)
+        # The name is fixed (not auto-named) so the key policy can reference the log group
+        # before it exists, without a dependency cycle.
+        log_group_name = f"/mlplat/{name}/vpc-flow-logs"
+        log_group_arn = pulumi.Output.concat(
+            "arn:", partition, ":logs:", region, ":", account, ":log-group:", log_group_name
+        )
+
+        key_policy = pulumi.Output.all(partition, account, region, log_group_arn).apply(
+            lambda v: json.dumps(cloudwatch_logs_key_policy(*v))
+        )
+        key = aws.kms.Key(
+            f"{name}-flow-logs-key",
+            description=f"Encrypts VPC flow logs of {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=key_policy,
+            tags=tag("flow-logs-key"),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-flow-logs-key-alias",
+            name=f"alias/mlplat/{name}/vpc-flow-logs",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=log_group_name,
+            retention_in_days=settings.retention_days,
+            kms_key_id=key.arn,
+            tags=tag("flow-logs"),
+            opts=child,
+        )
+
+        assume = account.apply(lambda acct: json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: only flow logs of this account may use the role.
+                "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
+            }],
+        }))
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            description=f"VPC flow logs of {name} write to their log group",
+            assume_role_policy=assume,
+            tags=tag("flow-logs-role"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-write",
+            role=role.id,
+            # Write access to this one log group's streams, nothing else.
+            policy=log_group.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "WriteFlowLogs",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    "Resource": [arn, f"{arn}:log-stream:*"],
+                }],
+            })),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type=settings.traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            # One-minute aggregation: incident timelines need better than 10-minute buckets.
+            max_aggregation_interval=60,
+            tags=tag("flow-log"),
+            opts=child,
+        )
+
+
+def _pick_zones(count: int, invoke: pulumi.InvokeOptions) -> list[str]:
+    """The first `count` available AZs of the region, or a clear error."""
+    available = list(aws.get_availability_zones(state="available", opts=invoke).names or [])
+    if len(available) < count:
+        raise ValueError(
+            f"network.availabilityZones is {count} but the region has only "
+            f"{len(available)} available zone(s) ({', '.join(available) or 'none'})"
+        )
+    return available[:count]
+
+
+def cloudwatch_logs_key_policy(
+    partition: str, account: str, region: str, log_group_arn: str
+) -> dict[str, object]:
+    """Key policy: the account administers the key (IAM policies decide who may); the
+    CloudWatch Logs service may use it only for the one named log group."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsUseForOneLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
+                },
+            },
+        ],
+    }
