@@ -1,0 +1,37 @@
+"""Shared fixtures: the repo root, the demo stack and a cached demo plan."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_STACK_FILE = REPO_ROOT / "stacks" / "Pulumi.demo.yaml"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def demo_stack_config() -> dict[str, Any]:
+    """The `config:` mapping of the demo stack (a fresh copy per use via `copy.deepcopy`)."""
+    return yaml.safe_load(DEMO_STACK_FILE.read_text())["config"]
+
+
+@pytest.fixture()
+def demo_config(demo_stack_config: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(demo_stack_config)
+
+
+@pytest.fixture(scope="session")
+def demo_plan():
+    """The demo stack's plan, built once per session (plans are deterministic)."""
+    from mlplat.plan import plan_stack
+
+    return plan_stack("demo")

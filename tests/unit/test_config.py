@@ -1,0 +1,220 @@
+"""Config validation alone: every bad input names the stack file and the field path."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from mlplat.config import (
+    ConfigError,
+    Env,
+    NatMode,
+    environment_from_stack_config,
+)
+
+pytestmark = pytest.mark.unit
+
+SOURCE = "stacks/Pulumi.t.yaml"
+
+
+def parse(config: dict[str, Any]):
+    return environment_from_stack_config(config, SOURCE)
+
+
+def error_of(config: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(config)
+    return str(caught.value)
+
+
+def test_demo_config_parses_with_secure_defaults(demo_config):
+    env = parse(demo_config)
+    assert env.name == "vision-staging"
+    assert env.network.nat_mode is NatMode.PER_AZ
+    assert env.cluster.endpoint.public_access is False
+    assert env.cluster.kubernetes_version == "1.33"
+    assert [p.name for p in env.gpu_pools] == ["training", "serving"]
+    assert env.deletion_protection is False  # staging; prod turns it on
+
+
+def test_defaults_fill_in_a_minimal_config():
+    env = parse({"aws:region": "us-east-1", "mlplat:team": "nlp", "mlplat:env": "prod",
+                 "mlplat:tags": {"cost-center": "cc-1"}})
+    assert env.network.availability_zones == 3
+    assert env.network.nat_mode is NatMode.PER_AZ
+    assert env.deletion_protection is True
+    assert env.effective_tags("s") == {"cost-center": "cc-1", "team": "nlp", "env": "prod",
+                                       "managed-by": "mlplat", "mlplat-stack": "s"}
+
+
+def test_wrong_type_names_the_field(demo_config):
+    demo_config["mlplat:network"]["availabilityZones"] = "three"
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:network.availabilityZones:")
+    assert "integer" in message
+
+
+def test_unknown_key_is_rejected_with_its_path(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"]["maxSzie"] = 3
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:cluster.systemNodeGroup.maxSzie: unknown key")
+
+
+def test_unknown_top_level_mlplat_key_is_rejected(demo_config):
+    demo_config["mlplat:gpupools"] = []
+    assert f"{SOURCE}: mlplat:gpupools: unknown key" in error_of(demo_config)
+
+
+def test_other_namespaces_are_left_to_their_providers(demo_config):
+    demo_config["aws:profile"] = "someone"
+    assert parse(demo_config).region == "eu-west-1"
+
+
+def test_missing_required_field(demo_config):
+    del demo_config["mlplat:team"]
+    assert error_of(demo_config) == f"{SOURCE}: mlplat:team: required field is missing"
+
+
+def test_missing_region_points_at_aws_region(demo_config):
+    del demo_config["aws:region"]
+    assert error_of(demo_config) == f"{SOURCE}: aws:region: required field is missing"
+
+
+def test_enum_values_are_listed(demo_config):
+    demo_config["mlplat:env"] = "production"
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:env:")
+    assert "'dev', 'staging' or 'prod'" in message
+
+
+def test_cost_center_tag_is_required(demo_config):
+    del demo_config["mlplat:tags"]["cost-center"]
+    assert error_of(demo_config) == f"{SOURCE}: mlplat:tags: missing required tag 'cost-center'"
+
+
+def test_tag_must_agree_with_field(demo_config):
+    demo_config["mlplat:tags"]["team"] = "someone-else"
+    message = error_of(demo_config)
+    assert "tags.team is 'someone-else' but team is 'vision'" in message
+
+
+def test_prod_requires_nat_per_az(demo_config):
+    demo_config["mlplat:env"] = "prod"
+    demo_config["mlplat:network"]["natMode"] = "single"
+    assert "network.natMode must be 'per-az' in prod" in error_of(demo_config)
+
+
+def test_single_nat_is_allowed_outside_prod(demo_config):
+    demo_config["mlplat:env"] = "dev"
+    demo_config["mlplat:network"]["natMode"] = "single"
+    assert parse(demo_config).network.nat_mode is NatMode.SINGLE
+
+
+def test_gpu_pool_instance_types_must_carry_the_declared_accelerator(demo_config):
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g6.xlarge", "g5.xlarge"]
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:gpuPools[1]:")
+    assert "instanceTypes[1]: g5.xlarge carries a10g, not the pool's accelerator l4" in message
+
+
+def test_gpu_pool_family_must_carry_the_declared_accelerator(demo_config):
+    demo_config["mlplat:gpuPools"][0]["instanceFamilies"] = ["g6e"]
+    assert "instanceFamilies[0]: g6e carries l40s" in error_of(demo_config)
+
+
+def test_non_gpu_instance_type_in_gpu_pool(demo_config):
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["m7i.large"]
+    assert "m7i.large is not a known GPU instance type" in error_of(demo_config)
+
+
+def test_gpu_instance_type_in_system_node_group(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"]["instanceTypes"] = ["g5.xlarge"]
+    assert ("mlplat:cluster.systemNodeGroup.instanceTypes: g5.xlarge is a GPU instance type"
+            in error_of(demo_config))
+
+
+def test_gpu_limit_below_smallest_instance(demo_config):
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g6.12xlarge"]
+    demo_config["mlplat:gpuPools"][1]["gpuLimit"] = 2
+    assert "gpuLimit 2 is below the GPU count of the smallest allowed instance (4)" in error_of(
+        demo_config)
+
+
+def test_pool_needs_instance_types_or_families(demo_config):
+    pool = demo_config["mlplat:gpuPools"][0]
+    del pool["instanceFamilies"]
+    assert "set instanceTypes or instanceFamilies" in error_of(demo_config)
+
+
+def test_duplicate_pool_names(demo_config):
+    demo_config["mlplat:gpuPools"].append(copy.deepcopy(demo_config["mlplat:gpuPools"][0]))
+    assert "gpuPools: duplicate pool names ['training']" in error_of(demo_config)
+
+
+def test_bad_duration(demo_config):
+    demo_config["mlplat:gpuPools"][0]["consolidateAfter"] = "ten minutes"
+    assert (f"{SOURCE}: mlplat:gpuPools[0].consolidateAfter: must be a duration"
+            in error_of(demo_config))
+
+
+def test_public_endpoint_needs_cidrs(demo_config):
+    demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True}
+    assert ("mlplat:cluster.endpoint: publicAccess is true but publicAccessCidrs is empty"
+            in error_of(demo_config))
+
+
+def test_public_endpoint_refuses_the_whole_internet(demo_config):
+    demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True,
+                                                 "publicAccessCidrs": ["0.0.0.0/0"]}
+    assert "0.0.0.0/0 would open the API to the internet" in error_of(demo_config)
+
+
+def test_public_endpoint_with_allow_list_is_accepted_outside_prod(demo_config):
+    demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True,
+                                                 "publicAccessCidrs": ["203.0.113.0/24"]}
+    assert parse(demo_config).cluster.endpoint.public_access_cidrs == ["203.0.113.0/24"]
+
+
+def test_public_endpoint_is_refused_in_prod(demo_config):
+    demo_config["mlplat:env"] = "prod"
+    demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True,
+                                                 "publicAccessCidrs": ["203.0.113.0/24"]}
+    assert "cluster.endpoint.publicAccess is not allowed in prod" in error_of(demo_config)
+
+
+def test_unsupported_kubernetes_version(demo_config):
+    demo_config["mlplat:cluster"]["kubernetesVersion"] = "1.27"
+    assert "mlplat:cluster.kubernetesVersion: '1.27' is not supported" in error_of(demo_config)
+
+
+def test_public_vpc_cidr_is_refused(demo_config):
+    demo_config["mlplat:network"]["vpcCidr"] = "8.8.0.0/16"
+    assert "mlplat:network.vpcCidr: 8.8.0.0/16 is not a private" in error_of(demo_config)
+
+
+def test_invalid_admin_role_arn(demo_config):
+    demo_config["mlplat:cluster"]["adminRoleArns"] = ["arn:aws:iam::1:user/bob"]
+    assert "mlplat:cluster.adminRoleArns: item 0" in error_of(demo_config)
+
+
+def test_flow_log_retention_must_be_a_cloudwatch_value(demo_config):
+    demo_config["mlplat:network"]["flowLogs"]["retentionDays"] = 42
+    assert ("mlplat:network.flowLogs.retentionDays: 42 is not a CloudWatch retention period"
+            in error_of(demo_config))
+
+
+def test_several_errors_are_all_reported_one_per_line(demo_config):
+    demo_config["mlplat:team"] = "Vision Team"
+    demo_config["mlplat:network"]["bogus"] = 1
+    lines = error_of(demo_config).splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(SOURCE + ": mlplat:") for line in lines)
+
+
+def test_explicit_protect_data_overrides_tier_default(demo_config):
+    demo_config["mlplat:env"] = "prod"
+    demo_config["mlplat:protectData"] = False
+    env = parse(demo_config)
+    assert env.env is Env.PROD and env.deletion_protection is False

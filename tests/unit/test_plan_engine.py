@@ -1,0 +1,121 @@
+"""The offline plan engine on a small fixture program: what it records and how."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlplat.plan import SECRET, ProgramError, run_program
+from mlplat.plan.model import normalise, snake_case
+
+pytestmark = pytest.mark.unit
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "engine_program"
+SECRET_VALUE = "hunter2-do-not-print"
+CONFIG = {"aws:region": "eu-west-1", "fixture:password": SECRET_VALUE}
+
+
+def plan_fixture(stack: str = "t"):
+    return run_program(stack=stack, config=CONFIG, secret_keys=["fixture:password"],
+                       program_dir=FIXTURE, source="fixture")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_fixture()
+
+
+def test_records_every_registration_with_parent_and_provider(plan):
+    by_name = {r.name: r for r in plan}
+    assert set(by_name) == {"box", "box-bucket", "box-password", "box-secret-version",
+                            "box-topic", "fixture-aws"}
+    box, bucket = by_name["box"], by_name["box-bucket"]
+    assert not box.custom and box.type == "mlplat:fixture:Box"
+    assert bucket.parent == box.urn
+    assert bucket.provider == by_name["fixture-aws"].urn
+    assert box.options["providers"] == [by_name["fixture-aws"].urn]
+
+
+def test_records_dependencies_and_options(plan):
+    by_name = {r.name: r for r in plan}
+    assert by_name["box-secret-version"].dependencies == [by_name["box-bucket"].urn]
+    assert by_name["box-bucket"].options == {"protect": True}
+
+
+def test_inputs_are_snake_case_but_tag_keys_are_kept(plan):
+    bucket = plan.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["tags"] == {"CamelKey": "kept", "team": "fixture"}
+    topic = plan.one("aws:sns/topic:Topic")
+    assert "display_name" in topic.inputs and "displayName" not in topic.inputs
+
+
+def test_numbers_stay_integers(plan):
+    assert plan.one("random:index/randomPassword:RandomPassword").inputs["length"] == 24
+    assert '"length": 24,' in plan.dumps() or '"length": 24\n' in plan.dumps()
+
+
+def test_data_sources_answer_deterministically(plan):
+    assert plan.one("aws:sns/topic:Topic").inputs["display_name"] == "eu-west-1a"
+
+
+def test_secrets_are_masked_everywhere(plan):
+    text = plan.dumps()
+    assert SECRET_VALUE not in text
+    assert plan.one("aws:secretsmanager/secretVersion:SecretVersion").inputs[
+        "secret_string"] == SECRET
+    # A generated password is an additional secret output: masked in stack outputs too.
+    assert plan.outputs["password"] == SECRET
+    assert plan.outputs["bucket_arn"] == "arn:aws:s3:::box-bucket"
+
+
+def test_two_runs_are_byte_identical():
+    assert plan_fixture().dumps() == plan_fixture().dumps()
+
+
+def test_runs_are_isolated_by_stack_name():
+    first, second = plan_fixture("one"), plan_fixture("two")
+    assert all(":one::" in r.urn for r in first)
+    assert all(":two::" in r.urn for r in second)
+    assert len(first) == len(second)
+
+
+def test_json_is_sorted_and_summarised(plan):
+    document = json.loads(plan.dumps())
+    urns = [r["urn"] for r in document["resources"]]
+    assert urns == sorted(urns)
+    assert document["summary"]["resources"] == 4
+    assert document["summary"]["components"] == 1
+    assert document["summary"]["providers"] == 1
+
+
+def test_program_failure_is_reported_without_running_on(tmp_path):
+    (tmp_path / "__main__.py").write_text("raise ValueError('boom in program')\n")
+    with pytest.raises(ProgramError, match="ValueError: boom in program"):
+        run_program(stack="t", config={}, program_dir=tmp_path)
+
+
+def test_unmocked_data_source_is_an_error_not_an_empty_answer(tmp_path):
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_aws as aws\naws.ec2.get_vpc(default=True)\n")
+    with pytest.raises(ProgramError, match="getVpc has no offline answer"):
+        run_program(stack="t", config={}, program_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("camel", "snake"), [
+    ("mapPublicIpOnLaunch", "map_public_ip_on_launch"),
+    ("httpPutResponseHopLimit", "http_put_response_hop_limit"),
+    ("vpcId", "vpc_id"),
+    ("enableDnsHostnames", "enable_dns_hostnames"),
+    ("kmsKeyId", "kms_key_id"),
+    ("already_snake", "already_snake"),
+])
+def test_snake_case(camel, snake):
+    assert snake_case(camel) == snake
+
+
+def test_kubernetes_field_names_are_kept_when_not_renaming():
+    value = {"spec": {"consolidateAfter": "10m", "limits": {"nvidia.com/gpu": 4.0}}}
+    assert normalise(value, rename=False) == {
+        "spec": {"consolidateAfter": "10m", "limits": {"nvidia.com/gpu": 4}}}
