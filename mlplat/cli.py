@@ -68,6 +68,8 @@ def plan(stack: str, json_path: Path | None, stack_dir: Path | None, quiet: bool
 
     directory = stack_dir or STACK_DIR
     try:
+        if json_path is not None and not (json_path.parent or Path(".")).is_dir():
+            raise ConfigError(f"{json_path}: directory {json_path.parent} does not exist")
         path = stack_file(stack, directory)
         if not path.exists():
             known = ", ".join(available_stacks(directory)) or "none"

@@ -1,0 +1,184 @@
+"""`mlplat plan` as a user runs it: a subprocess, real exit codes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.cli
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MLPLAT = [sys.executable, "-m", "mlplat.cli"]
+CIPHERTEXT = "v1:c2VjcmV0LWNpcGhlcnRleHQtbmV2ZXItcHJpbnRlZA=="
+
+
+def clean_env() -> dict[str, str]:
+    """No cloud credentials, no pulumi on PATH, no user config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PULUMI_"))}
+    env["AWS_CONFIG_FILE"] = "/nonexistent/aws-config"
+    env["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/aws-credentials"
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep)
+        if p and not (Path(p) / "pulumi").exists())
+    env["COLUMNS"] = "200"
+    return env
+
+
+def run(*args: str, prefix: tuple[str, ...] = (), cwd: Path = REPO_ROOT):
+    return subprocess.run([*prefix, *MLPLAT, *args], cwd=cwd, env=clean_env(),
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def planned_count(stdout: str) -> int:
+    match = re.search(r"Plan: (\d+) resources to create", stdout)
+    assert match, stdout[-2000:]
+    return int(match.group(1))
+
+
+@pytest.fixture()
+def stack_dir(tmp_path: Path) -> Path:
+    """A copy of the demo stack in a scratch stack directory, to break on purpose."""
+    shutil.copy(REPO_ROOT / "stacks" / "Pulumi.demo.yaml", tmp_path / "Pulumi.demo.yaml")
+    return tmp_path
+
+
+def edit_demo(stack_dir: Path, change) -> None:
+    path = stack_dir / "Pulumi.demo.yaml"
+    document = yaml.safe_load(path.read_text())
+    change(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def assert_bad_input(result, *fragments: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_plan_demo_prints_tree_and_counts():
+    result = run("plan", "demo")
+    assert result.returncode == 0, result.stderr
+    assert planned_count(result.stdout) > 60
+    assert "mlplat:environment:TeamEnvironment" in result.stdout
+    assert "aws:eks/cluster:Cluster" in result.stdout
+    assert "Resources by type" in result.stdout
+
+
+def test_plan_json_is_identical_across_runs(tmp_path: Path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert run("plan", "demo", "--json", str(first), "-q").returncode == 0
+    assert run("plan", "demo", "--json", str(second), "-q").returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+    document = json.loads(first.read_text())
+    assert document["stack"] == "demo"
+    assert document["source"] == "stacks/Pulumi.demo.yaml"
+    assert document["summary"]["resources"] > 60
+
+
+def test_plan_runs_with_no_network_and_no_pulumi_binary(tmp_path: Path):
+    """The whole plan in a fresh network namespace (no interfaces but a down loopback):
+    any attempt to reach a cloud or a registry would fail."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot create a network namespace in CI: {probe.stderr!r}")
+        pytest.skip("user namespaces are not available here")
+    assert shutil.which("pulumi", path=clean_env()["PATH"]) is None
+    out = tmp_path / "offline.json"
+    result = run("plan", "demo", "--json", str(out), prefix=("unshare", "-rn"))
+    assert result.returncode == 0, result.stderr
+    assert planned_count(result.stdout) > 60
+    assert json.loads(out.read_text())["summary"]["resources"] == planned_count(result.stdout)
+
+
+def test_secret_config_values_never_reach_output(stack_dir: Path, tmp_path: Path):
+    def add_secret(config):
+        config["aws:secretKey"] = {"secure": CIPHERTEXT}
+
+    edit_demo(stack_dir, add_secret)
+    out = tmp_path / "plan.json"
+    result = run("plan", "demo", "--stack-dir", str(stack_dir), "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    for text in (result.stdout, result.stderr, out.read_text()):
+        assert CIPHERTEXT not in text
+        assert "c2VjcmV0" not in text
+
+
+def test_unknown_stack():
+    result = run("plan", "nosuchstack")
+    assert_bad_input(result, "stacks/Pulumi.nosuchstack.yaml", "unknown stack 'nosuchstack'",
+                     "known stacks: demo")
+
+
+def test_unreadable_stack_file(tmp_path: Path):
+    (tmp_path / "Pulumi.broken.yaml").mkdir()  # a directory where a file should be
+    result = run("plan", "broken", "--stack-dir", str(tmp_path))
+    assert_bad_input(result, "Pulumi.broken.yaml", "cannot read")
+
+
+def test_invalid_yaml(tmp_path: Path):
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  mlplat:team: [unclosed\n")
+    result = run("plan", "bad", "--stack-dir", str(tmp_path))
+    assert_bad_input(result, "Pulumi.bad.yaml", "not valid YAML", "line")
+
+
+def test_wrong_type(stack_dir: Path):
+    edit_demo(stack_dir, lambda c: c["mlplat:cluster"].update(
+        {"systemNodeGroup": {"minSize": "two"}}))
+    result = run("plan", "demo", "--stack-dir", str(stack_dir))
+    assert_bad_input(result, "Pulumi.demo.yaml", "mlplat:cluster.systemNodeGroup.minSize")
+
+
+def test_unknown_key(stack_dir: Path):
+    edit_demo(stack_dir, lambda c: c["mlplat:network"].update({"natGateways": 1}))
+    result = run("plan", "demo", "--stack-dir", str(stack_dir))
+    assert_bad_input(result, "Pulumi.demo.yaml", "mlplat:network.natGateways: unknown key")
+
+
+def test_cross_field_rule(stack_dir: Path):
+    def make_prod_with_single_nat(config):
+        config["mlplat:env"] = "prod"
+        config["mlplat:network"]["natMode"] = "single"
+
+    edit_demo(stack_dir, make_prod_with_single_nat)
+    result = run("plan", "demo", "--stack-dir", str(stack_dir))
+    assert_bad_input(result, "Pulumi.demo.yaml", "natMode must be 'per-az' in prod")
+
+
+def test_json_into_missing_directory_writes_nothing(tmp_path: Path):
+    target = tmp_path / "missing" / "plan.json"
+    result = run("plan", "demo", "--json", str(target))
+    assert_bad_input(result, "missing")
+    assert not target.parent.exists()
+
+
+def test_failed_plan_leaves_previous_json_untouched(stack_dir: Path, tmp_path: Path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "plan.json"
+    out.write_text("previous plan\n")
+    edit_demo(stack_dir, lambda c: c.update({"mlplat:env": "qa"}))
+    result = run("plan", "demo", "--stack-dir", str(stack_dir), "--json", str(out))
+    assert_bad_input(result, "mlplat:env")
+    assert out.read_text() == "previous plan\n"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["plan.json"]  # no temp files left
+
+
+def test_validate_command(stack_dir: Path):
+    ok = run("validate", "demo")
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    edit_demo(stack_dir, lambda c: c.update({"mlplat:team": "Not A Label"}))
+    assert_bad_input(run("validate", "demo", "--stack-dir", str(stack_dir)), "mlplat:team")
