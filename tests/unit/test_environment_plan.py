@@ -1,0 +1,95 @@
+"""Properties of the whole demo environment plan that no single component owns."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+from mlplat.config import REQUIRED_TAGS
+
+pytestmark = pytest.mark.unit
+
+
+@functools.cache
+def accepts_tags(type_token: str) -> bool:
+    """Whether the pulumi_aws resource class for `type_token` has a `tags` argument."""
+    package, module_path, class_name = type_token.split(":")
+    module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}"
+                                     if module_path.split("/")[0] != "index" else "pulumi_aws")
+    resource_class = getattr(module, class_name)
+    return "tags" in inspect.signature(resource_class._internal_init).parameters
+
+
+def test_demo_plan_is_a_complete_environment(demo_plan):
+    assert len(demo_plan.managed()) > 60
+    for token in ("aws:ec2/vpc:Vpc", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
+                  "kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"):
+        assert demo_plan.of_type(token), f"no {token} in the demo plan"
+    nodepools = [r for r in demo_plan.of_type("kubernetes:karpenter.sh/v1:NodePool")]
+    assert sorted(r.inputs["metadata"]["name"] for r in nodepools) == ["serving", "training"]
+
+
+def test_every_taggable_aws_resource_carries_the_required_tags(demo_plan):
+    checked = 0
+    for record in demo_plan.managed():
+        if record.package != "aws" or not accepts_tags(record.type):
+            continue
+        tags = record.inputs.get("tags") or {}
+        missing = [t for t in REQUIRED_TAGS if t not in tags]
+        assert not missing, f"{record.type} {record.name} lacks tags {missing}"
+        assert tags["team"] == "vision" and tags["env"] == "staging"
+        assert tags["cost-center"] == "cc-4711"
+        checked += 1
+    assert checked > 30  # the check really ran over the environment
+
+
+def test_aws_resources_use_the_environment_provider(demo_plan):
+    providers = demo_plan.of_type("pulumi:providers:aws")
+    assert len(providers) == 1
+    provider = providers[0]
+    assert provider.inputs["region"] == "eu-west-1"
+    assert provider.inputs["default_tags"]["tags"]["cost-center"] == "cc-4711"
+    for record in demo_plan.managed():
+        if record.package == "aws":
+            assert record.provider == provider.urn, record.urn
+
+
+def test_kubernetes_resources_use_the_cluster_provider(demo_plan):
+    providers = demo_plan.of_type("pulumi:providers:kubernetes")
+    assert len(providers) == 1
+    for record in demo_plan.managed():
+        if record.package == "kubernetes":
+            assert record.provider == providers[0].urn, record.urn
+
+
+def test_everything_hangs_under_the_team_environment(demo_plan):
+    root = demo_plan.one("mlplat:environment:TeamEnvironment")
+    assert root.name == "vision-staging"
+    for record in demo_plan.resources:
+        if record is root:
+            continue
+        chain, parent = [], record.parent
+        while parent and parent != root.urn:
+            chain.append(parent)
+            parent = demo_plan.get(parent).parent if demo_plan.get(parent) else None
+        assert parent == root.urn, f"{record.urn} is not under the environment"
+
+
+def test_stack_exports(demo_plan):
+    outputs = demo_plan.outputs
+    assert outputs["team"] == "vision" and outputs["env"] == "staging"
+    assert outputs["cluster_name"] == "vision-staging"
+    assert sorted(outputs["gpu_node_pools"]) == ["serving", "training"]
+    assert len(outputs["private_subnet_ids"]) == 3
+    assert "aws eks get-token" in outputs["kubeconfig"] or "get-token" in outputs["kubeconfig"]
+
+
+def test_configuration_reference_is_fresh():
+    result = subprocess.run([sys.executable, "-m", "mlplat.docgen", "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
