@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 
 from components import _karpenter_iam as iam_docs
 from components import _versions as versions
+from components.network import Tagger
 from mlplat.config import GpuPoolConfig
 
 #: Namespace of the controller and the device plugin. Karpenter's docs recommend kube-system
@@ -50,13 +51,19 @@ KARPENTER_SERVICE_ACCOUNT = "karpenter"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 
 #: Managed policies of the node role. ECR pull-only is the narrower successor of
-#: ECR read-only: nodes pull images and never need to list or describe repositories.
+#: ECR read-only: nodes pull images and never need to list or describe repositories. No CNI
+#: policy: the Cluster gives the VPC CNI its own role through Pod Identity, so ENI/IP
+#: permissions are not shared with every process on a GPU node. SSM core gives operators
+#: Session Manager access to nodes instead of SSH keys.
 NODE_MANAGED_POLICIES: dict[str, str] = {
     "worker": "AmazonEKSWorkerNodePolicy",
-    "cni": "AmazonEKS_CNI_Policy",
     "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
     "ssm": "AmazonSSMManagedInstanceCore",
 }
+
+#: Node label of the Cluster's system node group (components/cluster.py); the controller
+#: runs there, never on nodes it manages itself.
+SYSTEM_NODE_SELECTOR = {"mlplat.io/node-role": "system", "kubernetes.io/os": "linux"}
 
 #: Root device of the AL2023 AMI family (the volume the OS, images and containers live on).
 ROOT_DEVICE = "/dev/xvda"
@@ -192,7 +199,7 @@ class GpuNodePools(pulumi.ComponentResource):
         super().__init__("mlplat:gpu:GpuNodePools", name, None, opts)
         self._name = name
         self._args = args
-        tags = dict(args.tags)
+        tag = Tagger(args.tags, name)
         aws_opts = pulumi.ResourceOptions(parent=self)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         invoke_opts = pulumi.InvokeOptions(parent=self)
@@ -205,7 +212,7 @@ class GpuNodePools(pulumi.ComponentResource):
             f"{name}-node-role",
             description=f"Karpenter-launched GPU nodes of {args.cluster_name}",
             assume_role_policy=json.dumps(iam_docs.node_trust_policy()),
-            tags=tags,
+            tags=tag("node-role"),
             opts=aws_opts,
         )
         for role, policy in NODE_MANAGED_POLICIES.items():
@@ -220,7 +227,7 @@ class GpuNodePools(pulumi.ComponentResource):
         # Created here rather than by Karpenter: the controller then needs no IAM write
         # permissions at all, only read access to this one profile.
         instance_profile = aws.iam.InstanceProfile(
-            f"{name}-node-profile", role=node_role.name, tags=tags, opts=aws_opts
+            f"{name}-node-profile", role=node_role.name, tags=tag("node-profile"), opts=aws_opts
         )
         # The cluster authenticates through access entries only (no aws-auth ConfigMap);
         # EC2_LINUX maps the role to system:nodes so kubelets can register.
@@ -229,7 +236,7 @@ class GpuNodePools(pulumi.ComponentResource):
             cluster_name=args.cluster_name_output,
             principal_arn=node_role.arn,
             type="EC2_LINUX",
-            tags=tags,
+            tags=tag("node-access"),
             opts=aws_opts,
         )
 
@@ -240,7 +247,7 @@ class GpuNodePools(pulumi.ComponentResource):
             # Interruption notices are useless after the two-minute spot warning.
             message_retention_seconds=300,
             sqs_managed_sse_enabled=True,
-            tags=tags,
+            tags=tag("interruption-queue"),
             opts=aws_opts,
         )
         rules = []
@@ -249,7 +256,7 @@ class GpuNodePools(pulumi.ComponentResource):
                 f"{name}-{event}",
                 description=f"Karpenter interruption handling ({event}) for {args.cluster_name}",
                 event_pattern=json.dumps(pattern),
-                tags=tags,
+                tags=tag(event),
                 opts=aws_opts,
             )
             aws.cloudwatch.EventTarget(
@@ -277,7 +284,7 @@ class GpuNodePools(pulumi.ComponentResource):
                     args.cluster_name, SYSTEM_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
                 )
             ),
-            tags=tags,
+            tags=tag("controller-role"),
             opts=aws_opts,
         )
         aws.iam.RolePolicy(
@@ -308,7 +315,7 @@ class GpuNodePools(pulumi.ComponentResource):
             namespace=SYSTEM_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT,
             role_arn=controller_role.arn,
-            tags=tags,
+            tags=tag("controller-pod-identity"),
             opts=aws_opts,
         )
 
@@ -339,6 +346,7 @@ class GpuNodePools(pulumi.ComponentResource):
                 # Pod Identity needs no role annotation; the association names this account.
                 "serviceAccount": {"create": True, "name": KARPENTER_SERVICE_ACCOUNT},
                 "replicas": 2,
+                "nodeSelector": dict(SYSTEM_NODE_SELECTOR),
                 "controller": {
                     "resources": {
                         "requests": {"cpu": "500m", "memory": "1Gi"},

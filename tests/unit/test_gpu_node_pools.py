@@ -311,6 +311,8 @@ def test_karpenter_values_name_cluster_queue_and_service_account(plan: Plan) -> 
     assert values["serviceAccount"]["name"] == association.inputs["service_account"]
     assert _release(plan, "karpenter").inputs["namespace"] == association.inputs["namespace"]
     assert "annotations" not in values["serviceAccount"], "Pod Identity needs no IRSA annotation"
+    # The controller must never run on a node it could consolidate away.
+    assert values["nodeSelector"]["mlplat.io/node-role"] == "system"
 
 
 def test_controller_starts_only_after_its_pod_identity_exists(plan: Plan) -> None:
@@ -427,8 +429,9 @@ def test_nodes_join_through_an_ec2_linux_access_entry(plan: Plan) -> None:
     assert entry.inputs["principal_arn"] == _role_arn(plan, "-node-role")
     attached = {r.inputs["policy_arn"].rsplit("/", 1)[-1]
                 for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
-    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
-                        "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore"}
+    # No CNI policy: the VPC CNI has its own Pod Identity role (see components/cluster.py).
+    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly",
+                        "AmazonSSMManagedInstanceCore"}
     trust = json.loads(_role(plan, "-node-role").inputs["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
 
