@@ -128,7 +128,8 @@ def ssh_public_key(value: str) -> str:
     key_type, blob = parts[0], parts[1]
     if key_type not in SSH_KEY_TYPES:
         raise ValueError(
-            f"unsupported SSH key type {key_type!r}; use one of {sorted(SSH_KEY_TYPES)}"
+            f"not an SSH public key: unsupported key type {key_type!r}; "
+            f"use one of {', '.join(sorted(SSH_KEY_TYPES))}"
         )
     try:
         raw = base64.b64decode(blob, validate=True)
