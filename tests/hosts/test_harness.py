@@ -1,0 +1,133 @@
+"""The harness proves itself: isolation, apt through the relay, overlays, reboot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import harness
+import pytest
+
+pytestmark = pytest.mark.hosts
+
+
+@pytest.fixture(scope="module")
+def pair(host_factory: Callable[..., list[harness.Host]]) -> list[harness.Host]:
+    return host_factory(["hx1", "hx2"])
+
+
+def test_hosts_boot_with_own_identity(pair: list[harness.Host]) -> None:
+    a, b = pair
+    assert a.exec("hostname", check=True).stdout.strip() == "hx1"
+    assert a.exec("systemctl is-system-running").stdout.strip() in ("running", "degraded")
+    assert a.address != b.address
+    keys = [h.exec("cat /etc/ssh/ssh_host_ed25519_key.pub", check=True).stdout for h in pair]
+    assert keys[0] != keys[1], "hosts must get their own SSH host keys"
+    ids = [h.exec("cat /etc/machine-id", check=True).stdout.strip() for h in pair]
+    assert ids[0] and ids[0] != ids[1], "each host must get its own machine-id at first boot"
+
+
+def test_no_route_out(pair: list[harness.Host]) -> None:
+    host = pair[0]
+    assert "default" not in host.exec("ip route", check=True).stdout
+    # 192.0.2.1 is this machine's own upstream gateway: a host must not reach it.
+    probe = (
+        "python3 -c 'import socket,sys\n"
+        "s=socket.socket(); s.settimeout(3)\n"
+        'try:\n s.connect(("192.0.2.1", 80))\nexcept OSError as e:\n'
+        " print(e.errno); sys.exit(0)\nsys.exit(1)'"
+    )
+    res = host.exec(probe)
+    assert res.returncode == 0, "a connection out of the test network succeeded"
+    assert res.stdout.strip() == "101", f"expected ENETUNREACH (fast fail), got {res.stdout}"
+
+
+def test_hosts_cannot_reach_each_other(pair: list[harness.Host]) -> None:
+    a, b = pair
+    res = a.exec(
+        f"python3 -c 'import socket; socket.create_connection((\"{b.address}\", 22), timeout=2)'"
+    )
+    assert res.returncode != 0, "hosts are meant to be isolated from each other"
+
+
+def test_controller_reaches_ssh(pair: list[harness.Host], tmp_path) -> None:
+    inv = harness.write_inventory(pair, {"cpu_hosts": ["hx1", "hx2"]}, tmp_path / "inv.yml")
+    hosts = harness.testinfra_hosts(inv)
+    assert hosts["hx2"].check_output("hostname") == "hx2"
+    assert hosts["hx1"].service("ssh").is_running
+
+
+def test_apt_installs_through_the_relay(pair: list[harness.Host]) -> None:
+    host = pair[0]
+    res = host.exec(
+        "apt-get update -q && apt-get install -y -q --no-install-recommends tree", timeout=300
+    )
+    assert res.returncode == 0, res.stdout[-1500:] + res.stderr[-1500:]
+    assert host.exec("tree -L 1 /etc/apt", check=True).stdout.count("apt.conf.d")
+    # Without the relay the same request has nowhere to go.
+    direct = host.exec(
+        "apt-get -o Acquire::http::Proxy=false -o Acquire::Retries=0 update -q", timeout=60
+    )
+    assert "Failed to fetch" in direct.stdout + direct.stderr or direct.returncode != 0
+
+
+def test_overlay_isolation(pair: list[harness.Host]) -> None:
+    a, b = pair
+    a.exec("echo only-a > /etc/mlplat-overlay-probe", check=True)
+    assert b.exec("test -e /etc/mlplat-overlay-probe").returncode != 0
+    assert not (a.rootfs.lower / "etc/mlplat-overlay-probe").exists(), "lower dir was written"
+    assert (a.root / "etc/mlplat-overlay-probe").read_text() == "only-a\n"
+
+
+def test_reboot_keeps_root_and_restarts(pair: list[harness.Host]) -> None:
+    host = pair[1]
+    host.exec("echo kept > /root/reboot-probe", check=True)
+    boot_id = host.exec("cat /proc/sys/kernel/random/boot_id").stdout
+    before = host.exec("systemctl show -p ExecMainStartTimestampMonotonic ssh").stdout
+    old_leader = host.leader_pid
+    host.reboot()
+    assert host.leader_pid != old_leader
+    assert host.exec("cat /root/reboot-probe", check=True).stdout == "kept\n"
+    assert host.exec("systemctl is-active ssh").stdout.strip() == "active"
+    # nspawn gives every container boot its own boot_id: a new one proves a real boot.
+    assert host.exec("cat /proc/sys/kernel/random/boot_id").stdout != boot_id
+    after = host.exec("systemctl show -p ExecMainStartTimestampMonotonic ssh").stdout
+    assert before != after
+
+
+def test_sysctls_net_writable_kernel_readonly(pair: list[harness.Host]) -> None:
+    host = pair[0]
+    assert host.exec("sysctl -w net.ipv4.conf.all.rp_filter=1").returncode == 0
+    assert host.exec("sysctl -w kernel.kptr_restrict=1").returncode != 0
+
+
+def test_inventory_carries_test_vars(pair: list[harness.Host], tmp_path) -> None:
+    import yaml
+
+    inv = harness.write_inventory(
+        pair, {"cpu_hosts": ["hx1"], "gpu_hosts": ["hx2"]}, tmp_path / "inv.yml"
+    )
+    data = yaml.safe_load(inv.read_text())["all"]
+    cidr = data["vars"]["mlplat_test_monitoring_cidr"]
+    import ipaddress
+
+    net = ipaddress.ip_network(cidr)
+    assert ipaddress.ip_address(pair[0].address) in net
+    assert ipaddress.ip_address(data["vars"]["mlplat_test_controller_address"]) in net
+    assert data["children"]["gpu_hosts"]["hosts"] == {"hx2": None}
+    for key, value in harness.load_test_vars().items():
+        assert data["vars"][key] == value
+
+
+def test_playbook_recap_parsed(pair: list[harness.Host], tmp_path) -> None:
+    inv = harness.write_inventory(pair, {"cpu_hosts": ["hx1", "hx2"]}, tmp_path / "inv.yml")
+    play = tmp_path / "touch.yml"
+    play.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.file: {path: /root/recap-probe, state: touch, "
+        "modification_time: preserve, access_time: preserve}\n"
+    )
+    first = harness.run_playbook(inv, play)
+    assert first.ok, first.tail()
+    assert first.recap["hx1"]["changed"] == 1 and first.recap["hx2"]["changed"] == 1
+    second = harness.run_playbook(inv, play)
+    assert second.ok and second.changed() == 0, second.summary()
