@@ -90,6 +90,8 @@ def _recording_monitor_class() -> type:
             inputs = rpc.deserialize_properties(request.object)
             wire = json_format.MessageToDict(request.object)
             rename = not request.type.startswith("kubernetes:")
+            if request.type.startswith("pulumi:providers:"):
+                wire = _decode_provider_config(wire)
             providers = {request.provider} | set(request.providers.values())
             self.records.append(ResourceRecord(
                 urn=urn,
@@ -132,6 +134,20 @@ def _recording_monitor_class() -> type:
             return empty_pb2.Empty()
 
     return RecordingMonitor
+
+
+def _decode_provider_config(wire: dict[str, Any]) -> dict[str, Any]:
+    """Provider inputs travel as strings, structured ones JSON-encoded (`defaultTags`);
+    decode those so reviewers and rules see structure, not a string."""
+    decoded: dict[str, Any] = {}
+    for key, value in wire.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        decoded[key] = value
+    return decoded
 
 
 def pulumi_config_values(config: dict[str, Any]) -> dict[str, str]:
