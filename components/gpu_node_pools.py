@@ -219,9 +219,7 @@ class GpuNodePools(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{role}",
                 role=node_role.name,
-                policy_arn=partition.apply(
-                    lambda p, policy=policy: f"arn:{p}:iam::aws:policy/{policy}"
-                ),
+                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
                 opts=aws_opts,
             )
         # Created here rather than by Karpenter: the controller then needs no IAM write
