@@ -539,3 +539,60 @@ def test_args_reject_a_non_dns_team() -> None:
 def test_args_accept_the_demo_shape() -> None:
     args = _args()
     assert [p.name for p in args.pools] == ["training"]
+
+
+# --------------------------------------------------------------------------- in the demo stack
+# The contract between GpuNodePools and the components around it, checked on the composed
+# demo environment: what the EC2NodeClass selects must exist, the controller must be able to
+# run and authenticate, nodes must be able to join.
+
+
+def _tags_match(selector: dict[str, Any], record: ResourceRecord) -> bool:
+    tags = record.inputs.get("tags") or {}
+    return all(tags.get(k) == v for k, v in selector["tags"].items())
+
+
+def test_demo_nodeclass_selects_exactly_the_private_subnets_and_node_group(
+    demo_plan: Plan,
+) -> None:
+    subnets = demo_plan.of_type("aws:ec2/subnet:Subnet")
+    groups = demo_plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+    node_classes = demo_plan.of_type(NODE_CLASS)
+    assert node_classes, "the demo stack declares GPU pools"
+    for record in node_classes:
+        spec = record.inputs["spec"]
+        (subnet_term,) = spec["subnetSelectorTerms"]
+        selected = {s.name for s in subnets if _tags_match(subnet_term, s)}
+        assert selected and all("-private-" in s for s in selected), selected
+        assert len(selected) == len([s for s in subnets if "-private-" in s.name])
+        (group_term,) = spec["securityGroupSelectorTerms"]
+        chosen = [g.name for g in groups if _tags_match(group_term, g)]
+        assert len(chosen) == 1 and chosen[0].endswith("-node-sg"), chosen
+
+
+def test_demo_gpu_resources_use_the_clusters_kubernetes_provider(demo_plan: Plan) -> None:
+    (provider,) = demo_plan.of_type("pulumi:providers:kubernetes")
+    kubernetes = [r for r in demo_plan.managed() if r.package == "kubernetes"
+                  and r.type in (RELEASE, NODE_POOL, NODE_CLASS)]
+    assert len(kubernetes) == 3 + 2 * 2  # three releases, two pools in the demo
+    for record in kubernetes:
+        assert record.provider == provider.urn, record.name
+
+
+def test_demo_cluster_supports_pod_identity_and_access_entries(demo_plan: Plan) -> None:
+    (cluster,) = demo_plan.of_type("aws:eks/cluster:Cluster")
+    assert cluster.inputs["access_config"]["authentication_mode"] in ("API", "API_AND_CONFIG_MAP")
+    addons = {r.inputs["addon_name"] for r in demo_plan.of_type("aws:eks/addon:Addon")}
+    assert "eks-pod-identity-agent" in addons
+    for token in ("aws:eks/accessEntry:AccessEntry",
+                  "aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+        for record in demo_plan.of_type(token):
+            assert record.inputs["cluster_name"] == cluster.inputs["name"], record.name
+
+
+def test_demo_controller_node_selector_matches_the_system_node_group(demo_plan: Plan) -> None:
+    (controller,) = [r for r in demo_plan.of_type(RELEASE) if r.inputs["name"] == "karpenter"]
+    selector = dict(controller.inputs["values"]["nodeSelector"])
+    selector.pop("kubernetes.io/os", None)  # set by the kubelet on every Linux node
+    groups = demo_plan.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert any(selector.items() <= (g.inputs.get("labels") or {}).items() for g in groups)
