@@ -226,30 +226,6 @@ def controller_policy(scope: ControllerScope) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def controller_trust_policy(cluster_name: str, namespace: str, service_account: str) -> dict:
-    """Trust for EKS Pod Identity, narrowed by the session tags Pod Identity sets to the one
-    service account of one cluster (without them any association in the account could use
-    the role)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowEksPodIdentityForKarpenterOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": "pods.eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Condition": {
-                    "StringEquals": {
-                        "aws:RequestTag/eks-cluster-name": cluster_name,
-                        "aws:RequestTag/kubernetes-namespace": namespace,
-                        "aws:RequestTag/kubernetes-service-account": service_account,
-                    }
-                },
-            }
-        ],
-    }
-
-
 def node_trust_policy() -> dict:
     """Trust for EC2 instances (Karpenter-launched nodes)."""
     return {

@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 
 from components import _karpenter_iam as iam_docs
 from components import _versions as versions
+from components.cluster import pod_identity_trust_policy
 from components.network import Tagger
 from mlplat.config import GpuPoolConfig
 
@@ -277,8 +278,10 @@ class GpuNodePools(pulumi.ComponentResource):
         controller_role = aws.iam.Role(
             f"{name}-controller-role",
             description=f"Karpenter controller of {args.cluster_name} (EKS Pod Identity)",
+            # Same narrowing as the Cluster's add-on roles: only this cluster's
+            # kube-system/karpenter service account may assume it.
             assume_role_policy=json.dumps(
-                iam_docs.controller_trust_policy(
+                pod_identity_trust_policy(
                     args.cluster_name, SYSTEM_NAMESPACE, KARPENTER_SERVICE_ACCOUNT
                 )
             ),
