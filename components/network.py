@@ -323,23 +323,18 @@ class Network(pulumi.ComponentResource):
             tags=tag("flow-logs-role"),
             opts=child,
         )
+        # Write access to this one log group's streams. DescribeLogGroups cannot be
+        # scoped to one group (it lists); it is read-only metadata of this region's groups,
+        # and the flow-log service calls it to find its destination.
+        log_groups_in_region = pulumi.Output.concat(
+            "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
+        )
         aws.iam.RolePolicy(
             f"{name}-flow-logs-write",
             role=role.id,
-            # Write access to this one log group's streams, nothing else.
-            policy=log_group.arn.apply(lambda arn: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "WriteFlowLogs",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [arn, f"{arn}:log-stream:*"],
-                }],
-            })),
+            policy=pulumi.Output.all(log_group.arn, log_groups_in_region).apply(
+                lambda v: json.dumps(_flow_log_role_policy(*v))
+            ),
             opts=child,
         )
         aws.ec2.FlowLog(
@@ -354,6 +349,26 @@ class Network(pulumi.ComponentResource):
             tags=tag("flow-log"),
             opts=child,
         )
+
+
+def _flow_log_role_policy(log_group_arn: str, log_groups_in_region: str) -> dict[str, object]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteFlowLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {
+                "Sid": "FindLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogGroups"],
+                "Resource": [log_groups_in_region],
+            },
+        ],
+    }
 
 
 def _pick_zones(count: int, invoke: pulumi.InvokeOptions) -> list[str]:

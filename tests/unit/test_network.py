@@ -297,11 +297,20 @@ def test_flow_log_role_can_only_write_to_its_log_group(default_plan: Plan) -> No
     trust = json.loads(role.inputs["assume_role_policy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
     (policy,) = network_children(default_plan, "aws:iam/rolePolicy:RolePolicy")
-    for statement in json.loads(policy.inputs["policy"])["Statement"]:
-        actions = statement["Action"]
-        assert all(a.startswith("logs:") and "*" not in a for a in actions), actions
-        assert all(":log-group:/mlplat/" in r for r in statement["Resource"])
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    write = [s for s in statements if any(a != "logs:DescribeLogGroups" for a in s["Action"])]
+    assert {a for s in write for a in s["Action"]} == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+    }
+    for statement in write:
+        assert all(":log-group:/mlplat/" in r for r in statement["Resource"]), statement
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert all(a.startswith("logs:") and "*" not in a for a in statement["Action"])
         assert "*" not in statement["Resource"]
+        assert all(r.startswith(f"arn:aws:logs:{REGION}:") for r in statement["Resource"])
 
 
 # ------------------------------------------------------------------ default security group
