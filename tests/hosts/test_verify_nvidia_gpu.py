@@ -114,9 +114,12 @@ def _install_fake_debs(h: harness.Host) -> str:
     debs = {**FAKE_DEBS, f"linux-image-{kernel}": "1.0"}
     script = ["set -e"]
     for pkg, version in debs.items():
+        control = "\\n".join([f"Package: {pkg}", f"Version: {version}", "Architecture: all",
+                              "Maintainer: mlplat tests <t@mlplat.invalid>",
+                              "Description: empty stand-in (mlplat fake-GPU test)"])
         script.append(textwrap.dedent(f"""\
             d=$(mktemp -d); mkdir $d/DEBIAN
-            printf 'Package: {pkg}\\nVersion: {version}\\nArchitecture: all\\nMaintainer: mlplat tests <t@mlplat.invalid>\\nDescription: empty stand-in\\n' > $d/DEBIAN/control
+            printf '{control}\\n' > $d/DEBIAN/control
             dpkg-deb --build $d /tmp/{pkg}.deb >/dev/null && dpkg -i /tmp/{pkg}.deb >/dev/null"""))
     h.exec("\n".join(script), check=True)
     return kernel

@@ -38,9 +38,10 @@ reason:
   returned: always
 """
 
-import os
+# Ansible modules keep DOCUMENTATION/RETURN ahead of the imports.
+import os  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 NVIDIA_VENDOR = 0x10DE
 DISPLAY_CLASS = 0x03
