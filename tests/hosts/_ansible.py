@@ -241,16 +241,34 @@ class RunningPlaybook:
         with self._cond:
             return "\n".join(self._lines)
 
-    def wait_for(self, pattern: str, timeout: float = 300) -> str | None:
-        """Block until a line matches the regex; None if the run ends or time runs out."""
+    def line_count(self) -> int:
+        with self._cond:
+            return len(self._lines)
+
+    def last_task(self) -> str | None:
+        """The task that was running last (for messages about where a kill landed)."""
+        for line in reversed(self.output.splitlines()):
+            m = _TASK_LINE.match(line)
+            if m:
+                return m["task"]
+        return None
+
+    def wait_for(self, pattern: str, timeout: float = 300, count: int = 1) -> str | None:
+        """Block until ``count`` lines of output matched the regex; returns the last.
+
+        None if the run ends or time runs out first.
+        """
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         seen = 0
+        hits = 0
         with self._cond:
             while True:
                 for line in self._lines[seen:]:
                     if rx.search(line):
-                        return line
+                        hits += 1
+                        if hits >= count:
+                            return line
                 seen = len(self._lines)
                 if self.proc.poll() is not None and not self._reader.is_alive():
                     return None

@@ -69,6 +69,7 @@ import yaml
 from _ansible import (
     PlaybookResult,
     RunningPlaybook,
+    ansible_bin,
     load_test_vars,
     parse_recap,
     run_playbook,
@@ -85,6 +86,7 @@ __all__ = [
     "HostPool",
     "PlaybookResult",
     "RunningPlaybook",
+    "ansible_bin",
     "boot_hosts",
     "load_test_vars",
     "parse_recap",

@@ -1,0 +1,70 @@
+"""A rebooted host brings back every service the roles enabled."""
+
+from __future__ import annotations
+
+import time
+
+import harness
+import pytest
+from _services import role_enabled_units
+from conftest import REPO, ConvergedSite
+
+pytestmark = pytest.mark.hosts
+
+ROLES = REPO / "ansible" / "roles"
+# Units the issue names explicitly: if a role that should enable one does not,
+# the reboot test must say so instead of silently checking less.
+REQUIRED_BY_ROLE = {
+    "hardening": {"ssh.service"},
+    "base": {"chrony.service"},
+    "node_exporter": {"prometheus-node-exporter.service"},
+}
+
+
+def _states(host: harness.Host, units: set[str]) -> dict[str, str]:
+    out = host.exec(["systemctl", "is-active", *sorted(units)]).stdout.split()
+    return dict(zip(sorted(units), out, strict=True))
+
+
+def _enabled(host: harness.Host) -> set[str]:
+    out = host.exec(
+        ["systemctl", "list-unit-files", "--state=enabled", "--no-legend", "--plain"]
+    ).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def _failed(host: harness.Host) -> list[str]:
+    out = host.exec(["systemctl", "--failed", "--no-legend", "--plain"]).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def test_reboot_brings_services_back(converged_site: ConvergedSite) -> None:
+    host = converged_site.host("cpu1")
+    enabled = _enabled(host)
+    from_roles = role_enabled_units(ROLES) & enabled
+    required = set().union(
+        *(units for role, units in REQUIRED_BY_ROLE.items() if (ROLES / role).is_dir())
+    )
+    missing = required - from_roles
+    assert not missing, f"roles were expected to enable {sorted(missing)} on {host.name}"
+    # Plus every enabled service or timer that the converge left running: a
+    # unit the roles enabled through a loop or a package is covered too.
+    generic = {u for u in enabled if u.endswith((".service", ".timer"))}
+    before = _states(host, from_roles | generic)
+    not_running = {u for u in from_roles if before[u] != "active"}
+    assert not not_running, f"role units not active after converge: {not_running}"
+    must_return = {u for u, s in before.items() if s == "active"}
+    failed_before = set(_failed(host))
+
+    host.reboot()
+
+    deadline = time.monotonic() + 30  # is-system-running waited for boot jobs already
+    while True:
+        after = _states(host, must_return)
+        down = {u: s for u, s in after.items() if s != "active"}
+        if not down or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not down, f"{host.name}: not active after reboot: {down}"
+    new_failures = set(_failed(host)) - failed_before
+    assert not new_failures, f"{host.name}: units failed after reboot: {sorted(new_failures)}"
