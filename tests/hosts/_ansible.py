@@ -148,8 +148,14 @@ def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
     return recap
 
 
-def playbook_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+def playbook_env(
+    env: Mapping[str, str] | None = None, inventory: Path | str | None = None
+) -> dict[str, str]:
     full = dict(os.environ)
+    if inventory is not None and "ANSIBLE_LOG_PATH" not in full:
+        # A live log beside the inventory: a long converge can be followed
+        # with tail -f while the test captures the output.
+        full["ANSIBLE_LOG_PATH"] = str(Path(inventory).with_suffix(".ansible.log"))
     cfg = ANSIBLE_DIR / "ansible.cfg"
     if cfg.exists():
         full["ANSIBLE_CONFIG"] = str(cfg)
@@ -184,7 +190,7 @@ def run_playbook(
         argv,
         capture_output=True,
         text=True,
-        env=playbook_env(env),
+        env=playbook_env(env, inventory),
         timeout=timeout,
         cwd=REPO,
     )
@@ -220,7 +226,7 @@ class RunningPlaybook:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=playbook_env(env),
+            env=playbook_env(env, inventory),
             cwd=REPO,
             start_new_session=True,
         )

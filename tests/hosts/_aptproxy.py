@@ -14,6 +14,7 @@ import random
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from _rootfs import cache_dir
@@ -55,8 +56,9 @@ def _wait_listening(
 class AptProxy:
     """One apt-cacher-ng instance plus the unix-socket relay end on this machine."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, on_process: Callable[[int], None] = lambda pid: None) -> None:
         self.run_dir = run_dir
+        self._on_process = on_process
         self.socket_path = run_dir / "apt.sock"
         self.port = 0
         self._slot_lock: FileLock | None = None
@@ -96,6 +98,7 @@ class AptProxy:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._on_process(self._acng.pid)
         _wait_listening(self.port, self._acng, "apt-cacher-ng")
         self._relay = subprocess.Popen(
             [
@@ -108,6 +111,7 @@ class AptProxy:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        self._on_process(self._relay.pid)
         deadline = time.monotonic() + 10
         while not self.socket_path.exists():
             if time.monotonic() > deadline or self._relay.poll() is not None:
@@ -129,6 +133,7 @@ class AptProxy:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        self._on_process(proc.pid)
         self._netns_relays.append(proc)
         return proc
 

@@ -110,3 +110,19 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def proc_start(pid: int) -> str | None:
+    """Start time of a process (clock ticks since boot), None if it is gone.
+
+    Recorded beside a PID so a later cleanup never signals a reused PID.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def same_process(pid: int, start: str | None) -> bool:
+    return start is not None and proc_start(pid) == start

@@ -78,7 +78,8 @@ from _ansible import (
 from _aptproxy import APT_PROXY_CONF, AptProxy
 from _net import HostNet, SubnetLease, create_host_net, delete_host_net, lease_subnet
 from _rootfs import FLAVORS, Rootfs, ensure_rootfs
-from _util import HOST_ENV, log, run, terminate
+from _stale import RunRecord, cleanup_stale
+from _util import HOST_ENV, log, proc_start, run, terminate
 
 __all__ = [
     "FLAVORS",
@@ -188,6 +189,7 @@ class Host:
             ]
         )
         self._mounted = True
+        self.pool.record.set_host(self.name, merged=str(self.root))
         r = self.root
         run(["ssh-keygen", "-A", "-f", r])  # fresh host keys for this host only
         (r / "etc/machine-id").write_text("")
@@ -236,7 +238,11 @@ class Host:
             start_new_session=True,
         )
         console.close()
+        self.pool.record.set_host(
+            self.name, nspawn=[self._nspawn.pid, proc_start(self._nspawn.pid)]
+        )
         self.leader_pid = self._find_leader(timeout)
+        self.pool.record.set_host(self.name, leader=[self.leader_pid, proc_start(self.leader_pid)])
         self._wait_running(timeout)
 
     def _find_leader(self, timeout: float) -> int:
@@ -374,13 +380,15 @@ class HostPool:
 
     def __init__(self) -> None:
         RUN_BASE.mkdir(parents=True, exist_ok=True)
+        cleanup_stale(RUN_BASE)  # only runs whose owner process is gone
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=RUN_BASE))
+        self.record = RunRecord(self.run_dir)
         self.hosts: dict[str, Host] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._lease: SubnetLease | None = None
         self._next_index = 0
-        self.apt = AptProxy(self.run_dir)
+        self.apt = AptProxy(self.run_dir, on_process=self.record.add_process)
         self._apt_started = False
         key = self.run_dir / "id_ed25519"
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mlplat-testhosts", "-f", key])
@@ -390,6 +398,7 @@ class HostPool:
         # appends a 17-character suffix while creating one), so not under run_dir.
         self.control_dir = Path("/run/mlplat-testhosts") / f"cp-{self.run_dir.name[-8:]}"
         self.control_dir.mkdir(parents=True, mode=0o700)
+        self.record.set_owner(self.control_dir)
         atexit.register(self.close)
         _install_sigterm_handler()
 
@@ -451,6 +460,7 @@ class HostPool:
 
         def bring_up(h: Host) -> Host:
             h.net = create_host_net(lease, h.index, h.name)
+            self.record.set_host(h.name, netns=h.net.netns, host_if=h.net.host_if)
             h._relay = self.apt.attach(h.net.netns_path)
             h._prepare(before_boot)
             h._start(timeout)
