@@ -37,9 +37,13 @@ class GpuInstanceType:
     memory_gib: int
 
 
-def _family(family: str, accelerator: Accelerator, sizes: dict[str, tuple[int, int, int]]) -> dict[str, GpuInstanceType]:
+def _family(
+    family: str, accelerator: Accelerator, sizes: dict[str, tuple[int, int, int]]
+) -> dict[str, GpuInstanceType]:
     return {
-        f"{family}.{size}": GpuInstanceType(f"{family}.{size}", family, accelerator, gpus, vcpus, mem)
+        f"{family}.{size}": GpuInstanceType(
+            f"{family}.{size}", family, accelerator, gpus, vcpus, mem
+        )
         for size, (gpus, vcpus, mem) in sizes.items()
     }
 
@@ -73,7 +77,9 @@ GPU_INSTANCE_TYPES: dict[str, GpuInstanceType] = {
     **_family("p5en", Accelerator.H200, {"48xlarge": (8, 192, 2048)}),
 }
 
-GPU_FAMILIES: dict[str, Accelerator] = {t.family: t.accelerator for t in GPU_INSTANCE_TYPES.values()}
+GPU_FAMILIES: dict[str, Accelerator] = {
+    t.family: t.accelerator for t in GPU_INSTANCE_TYPES.values()
+}
 
 
 def lookup(instance_type: str) -> GpuInstanceType | None:

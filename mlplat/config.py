@@ -491,10 +491,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     if not loc:
         return f"{CONFIG_NAMESPACE}:"
     head, *rest = loc
-    if head == "region":
-        path = "aws:region"
-    else:
-        path = f"{CONFIG_NAMESPACE}:{head}"
+    path = "aws:region" if head == "region" else f"{CONFIG_NAMESPACE}:{head}"
     for part in rest:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
@@ -548,6 +545,7 @@ def environment_from_pulumi() -> EnvironmentConfig:
 
     Raises `pulumi.RunError` (printed by Pulumi without a traceback) naming the stack file.
     """
+    import contextlib
     import json
 
     import pulumi
@@ -557,10 +555,8 @@ def environment_from_pulumi() -> EnvironmentConfig:
     decoded: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, str) and value[:1] in ("{", "["):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         decoded[key] = value
     source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
     try:

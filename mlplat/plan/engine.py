@@ -9,6 +9,7 @@ options); `DeterministicMocks` answers with stable outputs. Each run happens in 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import runpy
@@ -78,7 +79,7 @@ def _recording_monitor_class() -> type:
             self.stack_urn: str | None = None
             self.stack_outputs: dict[str, Any] = {}
 
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = urn
@@ -116,7 +117,8 @@ def _recording_monitor_class() -> type:
                 custom=request.custom or False,
                 transforms=_resolve_callbacks(request.transforms),
             )
-            resource_id, state = self.mocks.new_resource(resource_args)
+            mock_id, state = self.mocks.new_resource(resource_args)
+            resource_id = mock_id or ""
             # The engine would mark these outputs secret; the stock mocks do not, which
             # would let a generated password surface in plan outputs.
             for key in request.additionalSecretOutputs:
@@ -127,7 +129,7 @@ def _recording_monitor_class() -> type:
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
 
-        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn and request.urn == self.stack_urn:
                 wire = json_format.MessageToDict(request.outputs)
                 self.stack_outputs = normalise(wire, rename=False)
@@ -142,10 +144,8 @@ def _decode_provider_config(wire: dict[str, Any]) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for key, value in wire.items():
         if isinstance(value, str) and value[:1] in ("{", "["):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         decoded[key] = value
     return decoded
 

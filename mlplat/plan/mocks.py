@@ -107,7 +107,7 @@ class DeterministicMocks(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out["arn"] = f"arn:aws:logs:{self.region}:{MOCK_ACCOUNT_ID}:log-group:{physical}"
         elif typ == "aws:rds/instance:Instance":
-            out.update({"endpoint": f"{physical}.{digest('rds', name, 12)}.{self.region}"
+            out.update({"endpoint": f"{physical}.{digest('rds', name, length=12)}.{self.region}"
                         ".rds.amazonaws.com:5432", "address": f"{physical}.{self.region}"
                         ".rds.amazonaws.com", "port": inputs.get("port", 5432)})
         return out

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 @functools.cache
 def accepts_tags(type_token: str) -> bool:
     """Whether the pulumi_aws resource class for `type_token` has a `tags` argument."""
-    package, module_path, class_name = type_token.split(":")
+    _package, module_path, class_name = type_token.split(":")
     module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}"
                                      if module_path.split("/")[0] != "index" else "pulumi_aws")
     resource_class = getattr(module, class_name)
