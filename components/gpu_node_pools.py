@@ -198,7 +198,6 @@ class GpuNodePools(pulumi.ComponentResource):
         self, name: str, args: GpuNodePoolsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlplat:gpu:GpuNodePools", name, None, opts)
-        self._name = name
         self._args = args
         tag = Tagger(args.tags, name)
         aws_opts = pulumi.ResourceOptions(parent=self)
