@@ -88,10 +88,11 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlplat:eks:Cluster", name, None, opts)
         settings = args.settings
+        # Resolve everything that can fail on bad input before anything registers.
         versions = _addons.addon_versions(settings.kubernetes_version)
         ami_type = ami_type_for(settings.system_node_group.instance_types)
+        super().__init__("mlplat:eks:Cluster", name, None, opts)
         self._name = name
         self._args = args
         self._tag = Tagger(args.tags, name)

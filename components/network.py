@@ -90,12 +90,12 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlplat:network:Network", name, None, opts)
         settings = args.settings
         if args.env is Env.PROD and settings.nat_mode is not NatMode.PER_AZ:
-            # The config model already refuses this; repeated so the component is safe to
-            # use on its own.
+            # The config model already refuses this; repeated (before anything registers)
+            # so the component is safe to use on its own.
             raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
+        super().__init__("mlplat:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         invoke_output = pulumi.InvokeOutputOptions(parent=self)

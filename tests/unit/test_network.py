@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from components import network
-from mlplat.config import REQUIRED_TAGS, parse_environment
+from mlplat.config import REQUIRED_TAGS, Env, NetworkConfig, parse_environment
 from mlplat.plan import Plan, ResourceRecord, plan_environment
 
 pytestmark = pytest.mark.unit
@@ -127,6 +127,15 @@ def test_too_few_zones_in_the_region_is_a_clear_error(monkeypatch: pytest.Monkey
     )
     with pytest.raises(ValueError, match=r"availabilityZones is 3 .* only 2 available"):
         network._pick_zones(3, None)  # type: ignore[arg-type]
+
+
+def test_component_refuses_single_nat_in_prod_on_its_own() -> None:
+    # The config already refuses this combination; the component must too when used
+    # directly, and before registering anything.
+    settings = NetworkConfig.model_validate({"natMode": "single"})
+    args = network.NetworkArgs(settings=settings, env=Env.PROD, cluster_name=CLUSTER, tags={})
+    with pytest.raises(ValueError, match="natMode must be 'per-az' in prod"):
+        network.Network("guard", args)
 
 
 # ------------------------------------------------------------------ VPC and subnets
