@@ -15,6 +15,7 @@ Security defaults (opt-outs are typed config fields; see docs/components/cluster
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ class ClusterArgs:
     """Tags set explicitly on every taggable child."""
     deletion_protection: bool
     """EKS deletion protection (on in prod by default through the environment config)."""
+    private_endpoint_access_cidrs: Sequence[str] = ()
+    """Networks outside the VPC (VPN, CI runners in a peered VPC) allowed to reach the
+    private API endpoint on 443. Empty: only nodes and pods can. `0.0.0.0/0` is refused."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -90,6 +94,7 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         settings = args.settings
         # Resolve everything that can fail on bad input before anything registers.
+        _check_access_cidrs(args.private_endpoint_access_cidrs)
         versions = _addons.addon_versions(settings.kubernetes_version)
         ami_type = ami_type_for(settings.system_node_group.instance_types)
         super().__init__("mlplat:eks:Cluster", name, None, opts)
@@ -309,6 +314,21 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tag("api-from-nodes"),
             opts=child,
         )
+        # Operators and deploy pipelines reach the private endpoint from their own
+        # networks (routed into the VPC by peering, TGW or VPN); HTTPS only.
+        for cidr in args.private_endpoint_access_cidrs:
+            label = cidr.replace(".", "-").replace("/", "-")
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{label}",
+                security_group_id=cluster_sg.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"Kubernetes API (private endpoint) from {cidr}",
+                tags=self._tag(f"api-from-{label}"),
+                opts=child,
+            )
         for port in CONTROL_PLANE_TO_NODE_PORTS:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-control-plane-to-nodes-{port}",
@@ -582,6 +602,21 @@ def _is_graviton(instance_type: str) -> bool:
         if char.isdigit():
             return family[index + 1 : index + 2] == "g"
     return False
+
+
+def _check_access_cidrs(cidrs: Sequence[str]) -> None:
+    for index, value in enumerate(cidrs):
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"private_endpoint_access_cidrs[{index}] ({value!r}) is not an IPv4 CIDR: {exc}"
+            ) from None
+        if network.prefixlen == 0:
+            raise ValueError(
+                f"private_endpoint_access_cidrs[{index}]: 0.0.0.0/0 would open the API "
+                "security group to every network routed into the VPC"
+            )
 
 
 def access_entry_suffix(role_arn: str) -> str:

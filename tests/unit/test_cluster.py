@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from components.cluster import (
     ami_type_for,
 )
 from mlplat.config import SUPPORTED_KUBERNETES_VERSIONS, parse_environment
-from mlplat.plan import Plan, ResourceRecord, plan_environment
+from mlplat.plan import Plan, ResourceRecord, plan_environment, run_program
 
 pytestmark = pytest.mark.unit
 
@@ -446,6 +448,51 @@ def test_node_security_group_carries_discovery_tags(default_plan: Plan) -> None:
     assert tags[f"kubernetes.io/cluster/{name}"] == "owned"
     cluster_tags = child(default_plan, SECURITY_GROUP, "-cluster-sg").inputs["tags"]
     assert "karpenter.sh/discovery" not in cluster_tags
+
+
+def test_private_endpoint_access_cidrs_open_only_https(tmp_path: Path) -> None:
+    # Not in the stack config yet: plan the component directly through the engine.
+    (tmp_path / "__main__.py").write_text(textwrap.dedent("""
+        from components.cluster import Cluster, ClusterArgs
+        from mlplat.config import ClusterConfig
+
+        Cluster("t", ClusterArgs(
+            settings=ClusterConfig(), cluster_name="t", vpc_id="vpc-1",
+            vpc_cidr="10.40.0.0/16", private_subnet_ids=["subnet-a", "subnet-b"],
+            tags={"team": "t", "env": "dev", "cost-center": "c"}, deletion_protection=False,
+            private_endpoint_access_cidrs=["10.99.0.0/16", "192.168.7.0/24"],
+        ))
+    """))
+    plan = run_program(stack="t", config={"aws:region": REGION}, program_dir=tmp_path)
+    cluster_sg = child(plan, SECURITY_GROUP, "-cluster-sg")
+    from_cidrs = [r for r in children(plan, INGRESS) if "cidr_ipv4" in r.inputs]
+    assert sorted(r.inputs["cidr_ipv4"] for r in from_cidrs) == ["10.99.0.0/16", "192.168.7.0/24"]
+    for rule in from_cidrs:
+        assert depends_on(rule, cluster_sg)
+        assert (rule.inputs["ip_protocol"], rule.inputs["from_port"], rule.inputs["to_port"]) == (
+            "tcp",
+            443,
+            443,
+        )
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "10.0.0.1/8", "not-a-cidr"])
+def test_private_endpoint_access_cidrs_are_validated(cidr: str) -> None:
+    from components.cluster import Cluster, ClusterArgs
+    from mlplat.config import ClusterConfig
+
+    args = ClusterArgs(
+        settings=ClusterConfig(),
+        cluster_name="t",
+        vpc_id="vpc-1",
+        vpc_cidr="10.40.0.0/16",
+        private_subnet_ids=["subnet-a"],
+        tags={},
+        deletion_protection=False,
+        private_endpoint_access_cidrs=[cidr],
+    )
+    with pytest.raises(ValueError, match=r"private_endpoint_access_cidrs\[0\]"):
+        Cluster("t", args)
 
 
 def test_control_plane_egress_is_limited_to_node_ports(default_plan: Plan) -> None:
