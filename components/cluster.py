@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import _addons
-from components.network import Tagger, cloudwatch_logs_key_policy
+from components.network import Tagger, cloudwatch_logs_key_policy, iam_name_prefix
 from mlplat.config import ClusterConfig
 
 #: Every control-plane log type EKS offers; all are enabled.
@@ -111,6 +111,7 @@ class Cluster(pulumi.ComponentResource):
         # ---------------------------------------------------------------- control plane IAM
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
+            name_prefix=iam_name_prefix(args.cluster_name, "cluster"),
             description=f"EKS control plane of {args.cluster_name}",
             assume_role_policy=json.dumps(_service_trust("eks.amazonaws.com", tag_session=True)),
             tags=self._tag("cluster-role"),
@@ -424,6 +425,7 @@ class Cluster(pulumi.ComponentResource):
         name = self._name
         role = aws.iam.Role(
             f"{name}-{role_name}-role",
+            name_prefix=iam_name_prefix(self._args.cluster_name, role_name),
             description=f"{namespace}/{service_account} in {self._args.cluster_name}",
             assume_role_policy=json.dumps(
                 pod_identity_trust_policy(self._args.cluster_name, namespace, service_account)
@@ -509,6 +511,7 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         node_role = aws.iam.Role(
             f"{name}-node-role",
+            name_prefix=iam_name_prefix(args.cluster_name, "node"),
             description=f"System nodes of {args.cluster_name}",
             assume_role_policy=json.dumps(_service_trust("ec2.amazonaws.com")),
             tags=self._tag("node-role"),

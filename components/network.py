@@ -46,6 +46,18 @@ class Tagger:
         return {**self._base, "Name": f"{self._prefix}-{role}", **extra}
 
 
+#: IAM caps role name prefixes at 38 characters (AWS appends a 26-character suffix).
+_IAM_PREFIX_MAX = 38
+
+
+def iam_name_prefix(environment: str, role: str) -> str:
+    """`<environment>-<role>-`, shortened to IAM's prefix limit. Auto-naming from the
+    (long) resource name could exceed the 64-character role name limit for long team
+    names; a prefix keeps names readable and unique (AWS adds the random suffix)."""
+    suffix = f"-{role}-"
+    return environment[: _IAM_PREFIX_MAX - len(suffix)].rstrip("-") + suffix
+
+
 @dataclass(frozen=True)
 class SubnetPlan:
     """CIDRs of one AZ's subnet pair."""
@@ -318,6 +330,7 @@ class Network(pulumi.ComponentResource):
         }))
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
+            name_prefix=iam_name_prefix(args.cluster_name, "flow-logs"),
             description=f"VPC flow logs of {name} write to their log group",
             assume_role_policy=assume,
             tags=tag("flow-logs-role"),

@@ -538,6 +538,23 @@ def test_provider_waits_for_admin_access_and_nodes(default_plan: Plan) -> None:
     assert depends_on(provider, child(default_plan, NODE_GROUP))
 
 
+# ------------------------------------------------------------------ naming
+
+
+def test_iam_roles_use_short_readable_name_prefixes(default_plan: Plan) -> None:
+    from components.network import iam_name_prefix
+
+    roles = default_plan.of_type(ROLE)
+    ours = [r for r in roles if r.parent and ("mlplat:eks:Cluster" in r.parent
+                                              or "mlplat:network:Network" in r.parent)]
+    assert len(ours) == 5
+    for role in ours:
+        prefix = role.inputs["name_prefix"]
+        assert prefix.startswith("vision-dev-") and len(prefix) <= 38, prefix
+    longest = iam_name_prefix("a" * 30 + "-staging", "ebs-csi")
+    assert len(longest) == 38 and longest.endswith("-ebs-csi-")
+
+
 # ------------------------------------------------------------------ tags
 
 
