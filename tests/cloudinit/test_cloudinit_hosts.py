@@ -1,0 +1,389 @@
+"""Each template run for real by cloud-init in a booted Debian 12 host.
+
+The hosts come from tests/hosts/harness.py (systemd-nspawn, a network namespace
+per host, apt only through a local apt-cacher-ng relay). Before first boot each
+host gets a NoCloud seed (meta-data + the rendered user-data) and a cloud.cfg.d
+drop-in that limits cloud-init to that seed; cloud-init is installed, and the
+host reboots into cloud-init's first run, as a VM would on its first boot.
+
+The ansible-pull hand-over is exercised for real without leaving the host:
+the rendered user data keeps its https URL, and git inside the host is told
+(url.insteadOf in /etc/gitconfig) that this URL is a bare repository the test
+created in /srv. The repository has two commits; the user data pins the
+first, so the test can tell a pinned converge from a branch-head converge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cloudinit_cases import EXAMPLES_DIR, REPO, load_example
+
+from mlplat.cloudinit import render
+
+pytestmark = pytest.mark.hosts
+
+HARNESS_DIR = REPO / "tests" / "hosts"
+# cloud-init's package step runs apt through the relay: allow a cold apt cache.
+BOOT_TIMEOUT = 900.0
+GIT_DIR_IN_HOST = "/srv/git/ansible.git"
+CLOUD_CFG_DROPIN = """\
+# Written by tests/cloudinit/test_cloudinit_hosts.py: only the NoCloud seed, no
+# network configuration (the harness owns the namespace), no locale generation
+# (minbase has no locales package).
+datasource_list: [NoCloud, None]
+network:
+  config: disabled
+locale: false
+"""
+PLAYBOOK = """\
+- name: mlplat cloud-init hand-over test
+  hosts: localhost
+  gather_facts: true
+  tasks:
+    - name: Record what converged, from which commit, with which facts and vars
+      ansible.builtin.copy:
+        dest: /var/lib/mlplat/ansible-pull-ran
+        mode: "0644"
+        content: >-
+          version={version}
+          node_pool={{{{ ansible_local.mlplat.node_pool }}}}
+          extra={{{{ mlplat_node_pool }}}}
+"""
+
+
+def _harness() -> Any:
+    if not (HARNESS_DIR / "harness.py").exists():
+        reason = "tests/hosts/harness.py is missing"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
+    if str(HARNESS_DIR) not in sys.path:
+        sys.path.insert(0, str(HARNESS_DIR))
+    import harness
+
+    return harness
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "GIT_AUTHOR_NAME": "mlplat test",
+        "GIT_AUTHOR_EMAIL": "test@mlplat.invalid",
+        "GIT_COMMITTER_NAME": "mlplat test",
+        "GIT_COMMITTER_EMAIL": "test@mlplat.invalid",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return proc.stdout.strip()
+
+
+def _make_playbook_repo(root: Path, playbook: str, work: Path) -> tuple[str, str]:
+    """Bare repo inside the host's root with two commits; returns (pinned, head)."""
+    bare = root / GIT_DIR_IN_HOST.lstrip("/")
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    _git("init", "-q", "--bare", "-b", "main", str(bare), cwd=work)
+    tree = work / "tree"
+    _git("init", "-q", "-b", "main", str(tree), cwd=work)
+    book = tree / playbook
+    book.parent.mkdir(parents=True, exist_ok=True)
+    commits = []
+    for version in ("pinned", "head"):
+        book.write_text(PLAYBOOK.format(version=version))
+        _git("add", playbook, cwd=tree)
+        _git("commit", "-q", "-m", f"playbook {version}", cwd=tree)
+        commits.append(_git("rev-parse", "HEAD", cwd=tree))
+    _git("push", "-q", str(bare), "main", cwd=tree)
+    return commits[0], commits[1]
+
+
+def _seed(root: Path, name: str, user_data: str) -> None:
+    seed = root / "var/lib/cloud/seed/nocloud"
+    seed.mkdir(parents=True, exist_ok=True)
+    (seed / "meta-data").write_text(
+        f"instance-id: iid-{name}-{uuid.uuid4().hex[:8]}\nlocal-hostname: {name}\n"
+    )
+    (seed / "user-data").write_text(user_data)
+    dropins = root / "etc/cloud/cloud.cfg.d"
+    dropins.mkdir(parents=True, exist_ok=True)
+    (dropins / "99-mlplat-test.cfg").write_text(CLOUD_CFG_DROPIN)
+
+
+def _install_cloud_init_and_reboot(host: Any) -> None:
+    """Install cloud-init into a booted host, then reboot into its first run.
+
+    The harness's "cloud-init" flavor would have it in the image already, but
+    building that flavor with debootstrap --include currently fails
+    (python3-cryptography does not configure); apt inside the host orders the
+    configuration correctly. Installing does not run cloud-init, and the host
+    has no /var/lib/cloud/instance yet, so the reboot is cloud-init's first boot
+    with the seed written before the host first started.
+    """
+    install = host.exec(
+        "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
+        "apt-get install -y -q --no-install-recommends cloud-init",
+        timeout=900,
+    )
+    assert install.returncode == 0, f"{host.name}: installing cloud-init failed: {install.stderr}"
+    assert not host.root.joinpath("var/lib/cloud/instance").exists()
+    host.reboot(timeout=BOOT_TIMEOUT)
+
+
+class Booted:
+    """A booted host with the inputs it was bootstrapped from."""
+
+    def __init__(self, host: Any, inputs: dict[str, Any], user_data: str) -> None:
+        self.host = host
+        self.inputs = inputs
+        self.user_data = user_data
+        self.extra: dict[str, str] = {}
+
+    def sh(self, cmd: str, *, ok: bool = True) -> str:
+        proc = self.host.exec(cmd, timeout=120)
+        if ok:
+            assert proc.returncode == 0, f"{cmd!r} failed ({proc.returncode}): {proc.stderr}"
+        return str(proc.stdout).strip()
+
+    def mode_owner(self, path: str) -> str:
+        return self.sh(f"stat -c '%a %U:%G' {shlex.quote(path)}")
+
+
+@pytest.fixture(scope="module")
+def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A throwaway key pair for the admin user of the test hosts."""
+    key = tmp_path_factory.mktemp("admin-key") / "id_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cloudinit-test", "-f", str(key)],
+        check=True,
+    )
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def hosts(
+    ssh_key: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Booted]]:
+    harness = _harness()
+    harness.require_or_skip()
+    work = tmp_path_factory.mktemp("cloudinit-hosts")
+    _, public_key = ssh_key
+
+    gpu = load_example(EXAMPLES_DIR / "gpu-node--ansible-pull.yaml")
+    gpu["admin"]["ssh_authorized_keys"].append(public_key)
+    onprem = load_example(EXAMPLES_DIR / "onprem-host--default.yaml")
+    onprem["admin"]["ssh_authorized_keys"].append(public_key)
+    booted: dict[str, Booted] = {}
+    commits: dict[str, str] = {}
+
+    def before_boot(root: Path, name: str) -> None:
+        if name == "ci-gpu":
+            repo_work = work / "repo"
+            repo_work.mkdir()
+            pinned, head = _make_playbook_repo(root, gpu["ansible_pull"]["playbook"], repo_work)
+            commits.update(pinned=pinned, head=head)
+            gpu["ansible_pull"]["commit"] = pinned
+            (root / "etc/gitconfig").write_text(
+                f'[url "file://{GIT_DIR_IN_HOST}"]\n'
+                f"\tinsteadOf = {gpu['ansible_pull']['repo_url']}\n"
+            )
+            text = render("gpu-node", gpu)
+            booted[name] = Booted(None, gpu, text)
+        else:
+            text = render("onprem-host", onprem)
+            booted[name] = Booted(None, onprem, text)
+        _seed(root, name, text)
+        # Test hosts only: Debian's ansible-core recommends the full "ansible"
+        # (260 MB of collections, minutes of byte-compiling). The user data does
+        # not change this on real nodes; here it would dominate the run time.
+        (root / "etc/apt/apt.conf.d/99mlplat-test-no-recommends").write_text(
+            'APT::Install-Recommends "false";\n'
+        )
+
+    pool = harness.HostPool()
+    try:
+        started = pool.boot(["ci-gpu", "ci-onprem"], flavor="base", before_boot=before_boot)
+        with ThreadPoolExecutor(max_workers=len(started)) as ex:
+            list(ex.map(_install_cloud_init_and_reboot, started))
+        for h in started:
+            booted[h.name].host = h
+        booted["ci-gpu"].extra = commits
+        yield booted
+    finally:
+        pool.close()
+
+
+@pytest.fixture(params=["ci-gpu", "ci-onprem"])
+def node(request: pytest.FixtureRequest, hosts: dict[str, Booted]) -> Booted:
+    return hosts[request.param]
+
+
+def test_cloud_init_finished_without_errors(node: Booted) -> None:
+    status = node.sh("cloud-init status --long")
+    assert "status: done" in status, status
+    result = json.loads(node.sh("cat /run/cloud-init/result.json"))
+    assert result["v1"]["errors"] == [], result
+    stages = json.loads(node.sh("cat /run/cloud-init/status.json"))["v1"]
+    for stage in ("init-local", "init", "modules-config", "modules-final"):
+        assert stages[stage]["errors"] == [], (stage, stages[stage]["errors"])
+    assert "DataSourceNoCloud" in stages["datasource"]
+    failed = node.sh("systemctl list-units --failed --plain --no-legend 'cloud-*' 'mlplat-*'")
+    assert failed == ""
+
+
+def test_runcmd_ran_to_the_end_and_bootcmd_made_the_state_dirs(node: Booted) -> None:
+    marker = node.inputs.get("ready_marker", "/var/lib/mlplat/bootstrap-complete")
+    assert node.sh(f"cat {marker}").endswith("Z")
+    assert node.mode_owner("/etc/mlplat") == "755 root:root"
+    assert node.mode_owner("/var/lib/mlplat") == "755 root:root"
+
+
+def test_admin_user_key_only_and_no_image_default_user(node: Booted) -> None:
+    admin = node.inputs["admin"]["name"]
+    home = node.sh(f"getent passwd {admin}").split(":")[5]
+    assert node.sh(f"getent passwd {admin}").endswith(":/bin/bash")
+    assert node.sh(f"passwd -S {admin}").split()[1] == "L"  # password locked
+    assert set(node.sh(f"id -nG {admin}").split()) >= {"mlplat-ssh", "adm"}
+    assert node.sh("getent passwd debian", ok=False) == ""
+    keys = node.sh(f"cat {home}/.ssh/authorized_keys").splitlines()
+    expected = node.inputs["admin"]["ssh_authorized_keys"] + node.inputs.get(
+        "ansible_controller_keys", []
+    )
+    assert sorted(k for k in keys if k and not k.startswith("#")) == sorted(expected)
+    assert node.mode_owner(f"{home}/.ssh") == f"700 {admin}:{admin}"
+    assert node.mode_owner(f"{home}/.ssh/authorized_keys") == f"600 {admin}:{admin}"
+
+
+def test_sudo_rule_installed_checked_and_effective(node: Booted) -> None:
+    admin = node.inputs["admin"]["name"]
+    assert node.mode_owner("/etc/sudoers.d/60-mlplat-admin") == "440 root:root"
+    node.sh("visudo -c")
+    assert node.sh(f"runuser -u {admin} -- sudo -n id -u") == "0"
+    assert "(ALL : ALL) NOPASSWD: ALL" in node.sh(f"sudo -l -U {admin}")
+
+
+def test_sshd_effective_settings(node: Booted) -> None:
+    settings = dict(line.split(None, 1) for line in node.sh("sshd -T").splitlines() if " " in line)
+    assert settings["permitrootlogin"] == "no"
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    assert settings["authenticationmethods"] == "publickey"
+    assert "mlplat-ssh" in settings["allowgroups"].split()
+    assert node.mode_owner("/etc/ssh/sshd_config.d/10-mlplat-hardening.conf") == "644 root:root"
+    assert node.sh("systemctl is-active ssh") == "active"
+
+
+def test_ssh_login_as_admin_with_key_and_root_refused(
+    node: Booted, ssh_key: tuple[Path, str]
+) -> None:
+    key, _ = ssh_key
+    admin = node.inputs["admin"]["name"]
+    opts = [
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+        "-o", "IdentitiesOnly=yes", "-i", str(key),
+    ]  # fmt: skip
+    address = node.host.address
+
+    def ssh(user: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        argv = ["ssh", *opts, *extra, f"{user}@{address}", "sudo -n id -u"]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+    as_admin = ssh(admin)
+    assert as_admin.returncode == 0, as_admin.stderr
+    assert as_admin.stdout.strip() == "0"
+    # root has the harness's key in authorized_keys, and still may not log in.
+    as_root = ssh("root", "-i", str(node.host.pool.key_path))
+    assert as_root.returncode == 255
+    password_only = ssh(admin, "-o", "PubkeyAuthentication=no")
+    assert password_only.returncode == 255
+    assert "publickey" in password_only.stderr  # the only method the server offers
+
+
+def test_packages_installed_and_security_upgrades_on(node: Booted) -> None:
+    wanted = ["openssh-server", "python3", "sudo", "unattended-upgrades"]
+    wanted += node.inputs.get("packages", [])
+    if "ansible_pull" in node.inputs:
+        wanted += ["ansible-core", "git"]
+    for pkg in wanted:
+        status = node.sh(f"dpkg-query -W -f='${{Status}}' {pkg}", ok=False)
+        assert status == "install ok installed", f"{pkg}: {status!r}"
+    apt = node.sh("apt-config dump")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in apt
+    assert 'APT::Periodic::Update-Package-Lists "1";' in apt
+    assert 'Unattended-Upgrade::Automatic-Reboot "false";' in apt
+    assert node.sh("systemctl is-enabled apt-daily-upgrade.timer") == "enabled"
+
+
+def test_ansible_facts_file(node: Booted) -> None:
+    fact = json.loads(node.sh("cat /etc/ansible/facts.d/mlplat.fact"))
+    assert fact["role"] in {"gpu-node", "onprem-host"}
+    assert node.mode_owner("/etc/ansible/facts.d/mlplat.fact") == "644 root:root"
+
+
+def test_gpu_node_hostname_from_user_data(hosts: dict[str, Booted]) -> None:
+    node = hosts["ci-gpu"]
+    assert node.sh("hostname") == node.inputs["hostname"]
+
+
+def test_ansible_pull_units_are_well_formed_and_enabled(hosts: dict[str, Booted]) -> None:
+    node = hosts["ci-gpu"]
+    units = " ".join(f"/etc/systemd/system/mlplat-ansible-pull.{u}" for u in ("service", "timer"))
+    verify = node.host.exec(f"systemd-analyze verify {units}", timeout=120)
+    assert verify.returncode == 0, verify.stderr
+    assert "mlplat-ansible-pull" not in verify.stderr, verify.stderr
+    assert node.sh("systemctl is-enabled mlplat-ansible-pull.timer") == "enabled"
+    assert node.sh("systemctl is-active mlplat-ansible-pull.timer") == "active"
+    assert node.mode_owner("/etc/mlplat/ansible-pull-vars.json") == "600 root:root"
+
+
+def test_ansible_pull_converged_the_pinned_commit(hosts: dict[str, Booted]) -> None:
+    node = hosts["ci-gpu"]
+    pinned, head = node.extra["pinned"], node.extra["head"]
+    assert pinned != head
+    # The first run was queued by runcmd; wait for it (oneshot: inactive when done).
+    node.sh(
+        "for i in $(seq 600); do "
+        "s=$(systemctl show -P ActiveState mlplat-ansible-pull.service); "
+        '[ "$s" = inactive ] || [ "$s" = failed ] && break; sleep 0.5; done'
+    )
+    result = node.sh("systemctl show -P Result mlplat-ansible-pull.service")
+    log = node.sh("journalctl -u mlplat-ansible-pull.service --no-pager -n 60", ok=False)
+    assert result == "success", log
+    checkout = node.inputs["ansible_pull"].get("directory", "/var/lib/mlplat/ansible-pull")
+    assert node.sh(f"git -C {checkout} rev-parse HEAD") == pinned
+    ran = node.sh("cat /var/lib/mlplat/ansible-pull-ran")
+    pool = node.inputs["node_pool"]
+    assert ran == f"version=pinned node_pool={pool} extra={pool}", log
+
+
+def test_rendered_user_data_was_the_one_cloud_init_consumed(node: Booted) -> None:
+    consumed = node.sh("cat /var/lib/cloud/instance/user-data.txt")
+    assert consumed.strip() == node.user_data.strip()
+    assert yaml.safe_load(consumed)["users"][0]["name"] == node.inputs["admin"]["name"]
+
+
+def test_reboot_reruns_bootcmd_but_not_the_per_instance_steps(hosts: dict[str, Booted]) -> None:
+    # Last in the module: it reboots a host the other tests have finished with.
+    node = hosts["ci-onprem"]
+    marker = node.sh("cat /var/lib/mlplat/bootstrap-complete")
+    node.sh("chmod 0700 /etc/mlplat")
+    node.host.reboot(timeout=BOOT_TIMEOUT)
+    assert node.mode_owner("/etc/mlplat") == "755 root:root"  # bootcmd runs every boot
+    assert node.sh("cat /var/lib/mlplat/bootstrap-complete") == marker  # runcmd did not
+    assert "status: done" in node.sh("cloud-init status --long")
+    assert json.loads(node.sh("cat /run/cloud-init/result.json"))["v1"]["errors"] == []
+    assert node.sh("systemctl is-active ssh") == "active"
