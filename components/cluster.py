@@ -98,7 +98,7 @@ class Cluster(pulumi.ComponentResource):
         versions = _addons.addon_versions(settings.kubernetes_version)
         ami_type = ami_type_for(settings.system_node_group.instance_types)
         super().__init__("mlplat:eks:Cluster", name, None, opts)
-        self._name = name
+        self._prefix = name  # child resource name prefix
         self._args = args
         self._tag = Tagger(args.tags, name)
         child = pulumi.ResourceOptions(parent=self)
@@ -422,7 +422,7 @@ class Cluster(pulumi.ComponentResource):
     ) -> aws.eks.PodIdentityAssociation:
         """An IAM role usable only by one service account of this cluster, bound to it
         through an EKS Pod Identity association."""
-        name = self._name
+        name = self._prefix
         role = aws.iam.Role(
             f"{name}-{role_name}-role",
             name_prefix=iam_name_prefix(self._args.cluster_name, role_name),
@@ -452,7 +452,7 @@ class Cluster(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> aws.eks.Addon:
         return aws.eks.Addon(
-            f"{self._name}-addon-{addon_name}",
+            f"{self._prefix}-addon-{addon_name}",
             cluster_name=cluster.name,
             addon_name=addon_name,
             addon_version=versions[addon_name],
