@@ -7,8 +7,9 @@ say what will be installed. Pinning keeps plans reviewable and upgrades delibera
 Where the versions come from: the "latest version of the Amazon EKS add-on type for each
 Kubernetes version" tables of the Amazon EKS User Guide (vpc-cni, coredns, kube-proxy), read
 in late 2025. eks-pod-identity-agent and aws-ebs-csi-driver have no per-version table in the
-guide; their pins are recent builds and must be confirmed against the live API before a
-first deploy (see docs/components/cluster.md, "Upgrading add-ons"):
+guide; their pins are builds seen installed on 1.32/1.33 clusters in public configurations
+(and a later EBS CSI build for 1.34). Confirm them against the live API before a first
+deploy (see docs/components/cluster.md, "Add-ons"):
 
     aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name coredns \
         --query 'addons[].addonVersions[].addonVersion'
@@ -53,7 +54,8 @@ _TABLE: dict[str, dict[str, str]] = {
         COREDNS: "v1.12.4-eksbuild.1",
         KUBE_PROXY: "v1.34.1-eksbuild.2",
         POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
-        EBS_CSI_DRIVER: "v1.48.0-eksbuild.2",
+        # 1.34 arrived after the 1.48 driver; take a later build for it.
+        EBS_CSI_DRIVER: "v1.52.1-eksbuild.1",
     },
 }
 
