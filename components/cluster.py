@@ -49,6 +49,9 @@ NODE_ROLE_POLICIES: tuple[str, ...] = (
     "AmazonEC2ContainerRegistryPullOnly",
 )
 
+#: vpc-cni add-on configuration: enforce Kubernetes NetworkPolicies.
+VPC_CNI_CONFIGURATION: Mapping[str, Any] = {"enableNetworkPolicy": "true"}
+
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 SYSTEM_NODE_LABEL = "mlplat.io/node-role"
 
@@ -450,12 +453,16 @@ class Cluster(pulumi.ComponentResource):
         cluster: aws.eks.Cluster,
         versions: Mapping[str, str],
         depends_on: Sequence[pulumi.Resource] = (),
+        configuration: Mapping[str, Any] | None = None,
     ) -> aws.eks.Addon:
         return aws.eks.Addon(
             f"{self._prefix}-addon-{addon_name}",
             cluster_name=cluster.name,
             addon_name=addon_name,
             addon_version=versions[addon_name],
+            configuration_values=json.dumps(configuration, sort_keys=True)
+            if configuration
+            else None,
             # The pinned add-on configuration in code is authoritative; drift made by hand
             # in the cluster is overwritten on the next update.
             resolve_conflicts_on_create="OVERWRITE",
@@ -476,7 +483,14 @@ class Cluster(pulumi.ComponentResource):
             "vpc-cni", cluster, "kube-system", "aws-node", "AmazonEKS_CNI_Policy"
         )
         vpc_cni = self._addon(
-            _addons.VPC_CNI, cluster, versions, depends_on=[cni_identity, pod_identity_agent]
+            _addons.VPC_CNI,
+            cluster,
+            versions,
+            depends_on=[cni_identity, pod_identity_agent],
+            # Turn on the CNI's network policy agent: without it, Kubernetes
+            # NetworkPolicies (how workloads sharing the node security group are isolated
+            # from each other) are accepted by the API but silently not enforced.
+            configuration=VPC_CNI_CONFIGURATION,
         )
         kube_proxy = self._addon(_addons.KUBE_PROXY, cluster, versions)
         return [pod_identity_agent, vpc_cni, kube_proxy]

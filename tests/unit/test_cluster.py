@@ -313,6 +313,12 @@ def test_addon_ordering_around_the_node_group(default_plan: Plan) -> None:
         assert depends_on(addons[name], node_group), name
 
 
+def test_vpc_cni_enforces_network_policies(default_plan: Plan) -> None:
+    addons = {a.inputs["addon_name"]: a for a in children(default_plan, ADDON)}
+    configuration = json.loads(addons[_addons.VPC_CNI].inputs["configuration_values"])
+    assert configuration["enableNetworkPolicy"] == "true"
+
+
 def test_eks_does_not_install_unmanaged_copies_of_the_addons(default_plan: Plan) -> None:
     assert eks(default_plan).inputs["bootstrap_self_managed_addons"] is False
 
