@@ -47,8 +47,16 @@ def _gen_module():
 def test_role_layout(role: str) -> None:
     root = ROLES_DIR / role
     for rel in ("defaults/main.yml", "meta/main.yml", "meta/argument_specs.yml",
-                "tasks/main.yml", "handlers/main.yml", "README.md"):
+                "tasks/main.yml", "README.md"):
         assert (root / rel).is_file(), f"{role}: missing {rel}"
+    # Handlers live in the role, or in the shared internal role it delegates to.
+    delegated = [
+        r for r in all_roles()
+        if r != role and any(f"name: {r}" in t.read_text() for t in (root / "tasks").glob("*.yml"))
+    ]
+    assert (root / "handlers" / "main.yml").is_file() or any(
+        (ROLES_DIR / r / "handlers" / "main.yml").is_file() for r in delegated
+    ), f"{role}: no handlers/main.yml, neither its own nor in a role it includes"
     main = (root / "tasks" / "main.yml").read_text()
     positions = [main.find(p) for p in PHASES]
     assert all(p >= 0 for p in positions), f"{role}: tasks/main.yml must include {PHASES}"
