@@ -222,3 +222,71 @@ def test_argument_specs_match_defaults() -> None:
         assert defaults[name] == spec["default"], name
     assert set(defaults) == set(specs["main"]["options"])
     assert set(specs["detect"]["options"]) <= set(specs["main"]["options"])
+
+
+# -- key fingerprint check ------------------------------------------------------------
+
+def _fingerprint_check_expression() -> str:
+    tasks = yaml.safe_load((ROLE / "tasks/install.yml").read_text())
+    block = next(t for t in tasks if "block" in t and "fingerprint" in t["name"])
+    assert_task = next(t for t in block["block"] if "ansible.builtin.assert" in t)
+    (expr,) = assert_task["ansible.builtin.assert"]["that"]
+    return expr
+
+
+def _check(stdout: str, fingerprint: str) -> bool:
+    item = {"stdout": stdout, "item": {"key_fingerprint": fingerprint}}
+    r = Renderer({"item": item})
+    return r.var(_fingerprint_check_expression()) is True
+
+
+CUDA_FPR = "EB693B3035CD5710E231E123A4B469963BF863CC"
+OTHER_FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
+
+
+def _colons(primary: str, sub: str | None = None) -> str:
+    lines = [f"pub:-:4096:1:{primary[-16:]}:1650000000:::-:::scESC::::::23::0:",
+             f"fpr:::::::::{primary}:",
+             "uid:-::::1650000000::0000::cudatools <cudatools@nvidia.com>::::::::::0:"]
+    if sub:
+        lines += [f"sub:-:4096:1:{sub[-16:]}:1650000000::::::e::::::23:", f"fpr:::::::::{sub}:"]
+    return "\n".join(lines) + "\n"
+
+
+def test_key_check_accepts_the_pinned_primary_key() -> None:
+    assert _check(_colons(CUDA_FPR), CUDA_FPR)
+    assert _check(_colons(CUDA_FPR, sub=OTHER_FPR), CUDA_FPR)
+
+
+def test_key_check_rejects_other_keys_and_subkey_matches() -> None:
+    assert not _check(_colons(OTHER_FPR), CUDA_FPR)
+    # The pinned fingerprint as a *subkey* of another primary key is not the pinned key.
+    assert not _check(_colons(OTHER_FPR, sub=CUDA_FPR), CUDA_FPR)
+    assert not _check("", CUDA_FPR)
+
+
+def test_key_check_on_real_gpg_output(tmp_path: Path) -> None:
+    """The same expression on what `gpg --show-keys --with-colons` really prints."""
+    import shutil
+
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+
+    def gpg(*args: str) -> str:
+        return subprocess.run(["gpg", "--batch", "--passphrase", "", *args], env=env,
+                              check=True, capture_output=True, text=True).stdout
+
+    gpg("--quick-gen-key", "mlplat test <t@mlplat.invalid>", "ed25519", "sign,cert", "1d")
+    primary_fpr = gpg("--list-keys", "--with-colons").split("fpr:::::::::")[1].split(":")[0]
+    gpg("--quick-add-key", primary_fpr, "cv25519", "encr", "1d")  # a subkey, as NVIDIA's have
+    key = tmp_path / "key.asc"
+    key.write_text(gpg("--armor", "--export"))
+    shown = gpg("--show-keys", "--with-colons", str(key))
+    fprs = [line.split(":")[9] for line in shown.splitlines() if line.startswith("fpr:")]
+    primary, sub = fprs[0], fprs[1]
+    assert _check(shown, primary)
+    assert not _check(shown, sub)
+    assert not _check(shown, CUDA_FPR)
