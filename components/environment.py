@@ -67,6 +67,8 @@ class TeamEnvironment(pulumi.ComponentResource):
                 vpc_id=self.network.vpc_id,
                 vpc_cidr=config.network.vpc_cidr,
                 private_subnet_ids=self.network.private_subnet_ids,
+                private_endpoint_access_cidrs=tuple(
+                    config.cluster.endpoint.private_access_cidrs),
                 tags=tags,
                 deletion_protection=config.deletion_protection,
             ),

@@ -197,7 +197,13 @@ class EndpointAccessConfig(_Model):
         "`publicAccess` is true; 0.0.0.0/0 is refused).",
     )
 
-    @field_validator("public_access_cidrs")
+    private_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="IPv4 CIDRs outside the VPC's nodes (VPN, CI runners, a peered admin VPC) "
+        "allowed to reach the private endpoint on 443; `pulumi up` must run from one of them.",
+    )
+
+    @field_validator("public_access_cidrs", "private_access_cidrs")
     @classmethod
     def _valid_cidrs(cls, values: list[str]) -> list[str]:
         for index, value in enumerate(values):
@@ -206,7 +212,7 @@ class EndpointAccessConfig(_Model):
             except ValueError as exc:
                 raise ValueError(f"item {index} ({value!r}) is not an IPv4 CIDR: {exc}") from None
             if net.prefixlen == 0:
-                raise ValueError(f"item {index}: 0.0.0.0/0 would open the API to the internet")
+                raise ValueError(f"item {index}: 0.0.0.0/0 would open the API to everyone")
         return values
 
     @model_validator(mode="after")

@@ -168,7 +168,7 @@ def test_public_endpoint_needs_cidrs(demo_config):
 def test_public_endpoint_refuses_the_whole_internet(demo_config):
     demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True,
                                                  "publicAccessCidrs": ["0.0.0.0/0"]}
-    assert "0.0.0.0/0 would open the API to the internet" in error_of(demo_config)
+    assert "0.0.0.0/0 would open the API to everyone" in error_of(demo_config)
 
 
 def test_public_endpoint_with_allow_list_is_accepted_outside_prod(demo_config):

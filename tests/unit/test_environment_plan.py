@@ -80,6 +80,15 @@ def test_everything_hangs_under_the_team_environment(demo_plan):
         assert parent == root.urn, f"{record.urn} is not under the environment"
 
 
+def test_private_endpoint_is_reachable_only_from_the_configured_network(demo_plan):
+    cluster = demo_plan.one("aws:eks/cluster:Cluster")
+    assert cluster.inputs["vpc_config"]["endpoint_public_access"] is False
+    ingress = demo_plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    api_rules = [r for r in ingress if r.inputs.get("cidr_ipv4")]
+    assert [(r.inputs["cidr_ipv4"], r.inputs["from_port"], r.inputs["to_port"])
+            for r in api_rules] == [("10.200.0.0/16", 443, 443)]
+
+
 def test_stack_exports(demo_plan):
     outputs = demo_plan.outputs
     assert outputs["team"] == "vision" and outputs["env"] == "staging"
