@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import harness
 import pytest
@@ -11,8 +11,13 @@ pytestmark = pytest.mark.hosts
 
 
 @pytest.fixture(scope="module")
-def pair(host_factory: Callable[..., list[harness.Host]]) -> list[harness.Host]:
-    return host_factory(["hx1", "hx2"])
+def pair(
+    host_factory: Callable[..., list[harness.Host]], host_pool: harness.HostPool
+) -> Iterator[list[harness.Host]]:
+    hosts = host_factory(["hx1", "hx2"])
+    yield hosts
+    for host in hosts:  # free the machine for the converge scenarios that follow
+        host_pool.destroy(host)
 
 
 def test_hosts_boot_with_own_identity(pair: list[harness.Host]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 
 import harness
 import pytest
@@ -15,10 +16,16 @@ pytestmark = pytest.mark.hosts
 REFERENCE = "cpu1"  # a cpu_hosts member of converged_site, converged without interruption
 
 
+@pytest.fixture
+def victim(host_factory, host_pool: harness.HostPool) -> Iterator[harness.Host]:
+    (host,) = host_factory(["killed1"])
+    yield host
+    host_pool.destroy(host)
+
+
 def test_killed_converge_recovers_to_the_same_state(
-    converged_site: ConvergedSite, host_factory, host_pool: harness.HostPool
+    converged_site: ConvergedSite, victim: harness.Host, host_pool: harness.HostPool
 ) -> None:
-    (victim,) = host_factory(["killed1"])
     inventory = harness.write_inventory(
         [victim],
         {"gpu_hosts": [], "cpu_hosts": [victim.name]},
