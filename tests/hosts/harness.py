@@ -223,7 +223,11 @@ class Host:
                 "--register=no",
                 "--keep-unit",
                 f"--directory={self.root}",
-                f"--machine={self.name}",
+                # nspawn keeps per-machine state under /run/systemd/nspawn keyed by
+                # the machine name: concurrent runs booting "gpu1" would collide, so
+                # the machine name carries the run's lease; the hostname stays plain.
+                f"--machine={self.name}-r{self.pool.lease.index}",
+                f"--hostname={self.name}",
                 f"--network-namespace-path={self.net.netns_path}",
                 "--capability=CAP_NET_ADMIN",
                 "--link-journal=no",
@@ -245,6 +249,14 @@ class Host:
         self.pool.record.set_host(self.name, leader=[self.leader_pid, proc_start(self.leader_pid)])
         self._wait_running(timeout)
 
+    def console_tail(self, lines: int = 25) -> str:
+        """The end of the container's console (nspawn and systemd messages)."""
+        try:
+            text = (self.dir / "console.log").read_text(errors="replace")
+        except OSError:
+            return "(no console log)"
+        return "\n".join(text.splitlines()[-lines:])
+
     def _find_leader(self, timeout: float) -> int:
         """PID (on this machine) of the container's PID 1, a descendant of nspawn."""
         assert self._nspawn is not None
@@ -252,8 +264,8 @@ class Host:
         while time.monotonic() < deadline:
             if self._nspawn.poll() is not None:
                 raise RuntimeError(
-                    f"{self.name}: systemd-nspawn exited with "
-                    f"{self._nspawn.returncode}; see {self.dir}/console.log"
+                    f"{self.name}: systemd-nspawn exited with {self._nspawn.returncode}:\n"
+                    + self.console_tail()
                 )
             todo, seen = [self._nspawn.pid], set()
             while todo:
@@ -280,7 +292,7 @@ class Host:
         while time.monotonic() < deadline:
             if self._nspawn is not None and self._nspawn.poll() is not None:
                 raise RuntimeError(
-                    f"{self.name}: container exited during boot; see {self.dir}/console.log"
+                    f"{self.name}: container exited during boot:\n" + self.console_tail()
                 )
             state = self.exec(["systemctl", "is-system-running"], timeout=10).stdout.strip()
             if state in ("running", "degraded"):
