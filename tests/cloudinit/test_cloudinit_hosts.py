@@ -215,7 +215,9 @@ def hosts(
 
     pool = harness.HostPool()
     try:
-        started = pool.boot(["ci-gpu", "ci-onprem"], flavor="base", before_boot=before_boot)
+        started = pool.boot(
+            ["ci-gpu", "ci-onprem"], flavor="base", before_boot=before_boot, timeout=300
+        )
         with ThreadPoolExecutor(max_workers=len(started)) as ex:
             list(ex.map(_install_cloud_init_and_reboot, started))
         for h in started:
