@@ -278,12 +278,19 @@ def test_sudo_rule_installed_checked_and_effective(node: Booted) -> None:
 
 
 def test_sshd_effective_settings(node: Booted) -> None:
-    settings = dict(line.split(None, 1) for line in node.sh("sshd -T").splitlines() if " " in line)
+    # sshd -T prints a multi-valued keyword (allowgroups) once per value.
+    values: dict[str, list[str]] = {}
+    for line in node.sh("sshd -T").splitlines():
+        key, _, value = line.partition(" ")
+        values.setdefault(key, []).append(value)
+    settings = {key: " ".join(v) for key, v in values.items()}
     assert settings["permitrootlogin"] == "no"
     assert settings["passwordauthentication"] == "no"
     assert settings["kbdinteractiveauthentication"] == "no"
     assert settings["authenticationmethods"] == "publickey"
-    assert "mlplat-ssh" in settings["allowgroups"].split()
+    allowed = settings["allowgroups"].split()
+    assert "mlplat-ssh" in allowed
+    assert set(node.inputs.get("ssh", {}).get("allow_groups", [])) <= set(allowed)
     assert node.mode_owner("/etc/ssh/sshd_config.d/10-mlplat-hardening.conf") == "644 root:root"
     assert node.sh("systemctl is-active ssh") == "active"
 
