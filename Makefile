@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= demo
 
-.PHONY: plan test test-unit test-hosts lint bench system-deps clean
+.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-hosts: $(STAMP) system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check mlplat components stacks tests bench
 	$(BIN)/mypy
+
+# Refresh committed golden files (plan snapshot, rendered cloud-init) after an intended change.
+snapshots: $(STAMP)
+	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_plan_snapshot.py tests/cloudinit -m "not hosts"
+	$(BIN)/python -m mlplat.docgen
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
