@@ -116,7 +116,7 @@ REQUIRED_TOOLS = (
     "mount",
     "zstd",
 )
-BOOT_TIMEOUT = 60.0
+BOOT_TIMEOUT = 120.0  # generous: a loaded 2-vCPU CI machine boots hosts far slower
 NSPAWN_REBOOT_EXIT = 133  # nspawn's exit code when the container asked for a reboot
 
 

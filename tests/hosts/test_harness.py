@@ -136,3 +136,17 @@ def test_playbook_recap_parsed(pair: list[harness.Host], tmp_path) -> None:
     assert first.recap["hx1"]["changed"] == 1 and first.recap["hx2"]["changed"] == 1
     second = harness.run_playbook(inv, play)
     assert second.ok and second.changed() == 0, second.summary()
+
+
+def test_fingerprint_sees_state_changes(pair: list[harness.Host]) -> None:
+    from _fingerprint import diff, fingerprint
+
+    host = pair[0]
+    before = fingerprint(host)
+    assert diff(before, fingerprint(host)) == []
+    host.exec("echo probe > /etc/mlplat-fingerprint-probe", check=True)
+    host.exec("useradd --system mlplat-fp-probe", check=True)
+    changes = diff(before, fingerprint(host))
+    host.exec("rm /etc/mlplat-fingerprint-probe; userdel mlplat-fp-probe")
+    assert any("/etc/mlplat-fingerprint-probe" in c for c in changes), changes
+    assert any(c.startswith("users:") for c in changes), changes
