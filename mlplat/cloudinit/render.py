@@ -72,11 +72,12 @@ def coerce_inputs(template_name: str, inputs: BaseModel | dict[str, Any]) -> Bas
         ) from None
     if isinstance(inputs, model):
         return inputs
+    if isinstance(inputs, tuple(TEMPLATE_MODELS.values())):
+        raise TypeError(
+            f"template {template_name!r} takes {model.__name__}, got {type(inputs).__name__}"
+        )
     if isinstance(inputs, BaseModel):
-        if type(inputs).__name__ in {m.__name__ for m in TEMPLATE_MODELS.values()}:
-            raise TypeError(
-                f"template {template_name!r} takes {model.__name__}, got {type(inputs).__name__}"
-            )
+        # Another model with the same fields (e.g. a component's args): re-validate.
         inputs = inputs.model_dump(mode="json")
     return model.model_validate(inputs)
 
@@ -118,7 +119,8 @@ def render(template_name: str, inputs: BaseModel | dict[str, Any]) -> str:
     against it; a pydantic ``ValidationError`` names the offending field.
     """
     model = coerce_inputs(template_name, inputs)
-    assert isinstance(model, GpuNodeInputs | OnpremHostInputs)
+    if not isinstance(model, GpuNodeInputs | OnpremHostInputs):
+        raise TypeError(f"no rendering context for {type(model).__name__}")
     try:
         template = _environment().get_template(template_name + TEMPLATE_SUFFIX)
     except jinja2.TemplateNotFound:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import uuid
@@ -179,6 +180,9 @@ def hosts(
 ) -> Iterator[dict[str, Booted]]:
     harness = _harness()
     harness.require_or_skip()
+    harness.require_or_skip(
+        lambda: None if shutil.which("git") else "git is not installed (.ci/apt-packages.txt)"
+    )
     work = tmp_path_factory.mktemp("cloudinit-hosts")
     _, public_key = ssh_key
 

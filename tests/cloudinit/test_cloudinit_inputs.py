@@ -164,3 +164,15 @@ def test_every_field_has_a_description() -> None:
                 if isinstance(arg, type) and issubclass(arg, BaseModel):
                     todo.append(arg)
     assert len(seen) >= 6
+
+
+def test_a_foreign_model_with_the_same_fields_is_revalidated() -> None:
+    class ComponentArgs(BaseModel):  # e.g. a Pulumi component's own args model
+        admin: dict[str, Any]
+        node_pool: str
+        ansible_pull: dict[str, Any]
+
+    args = ComponentArgs(admin=GPU["admin"], node_pool="x", ansible_pull={"repo_url": "http://x"})
+    with pytest.raises(ValidationError) as info:
+        render("gpu-node", args)
+    assert describe(info.value) == ["ansible_pull.repo_url: 'http://x' must be an https:// URL"]
