@@ -53,6 +53,9 @@ CORE_KEYS: frozenset[str] = frozenset(
     }
 )
 ALLOWED_TOP_LEVEL_KEYS: frozenset[str] = MODULE_KEYS | CORE_KEYS
+# EC2 refuses user data above 16 KiB (before base64), so a larger rendering
+# would only fail at launch time, far from the change that caused it.
+EC2_USER_DATA_LIMIT = 16 * 1024
 
 
 class SchemaToolMissing(RuntimeError):
@@ -106,6 +109,9 @@ def validate_user_data(text: str, *, run_schema: bool = True) -> list[str]:
         "(cloud-init would silently ignore it)"
         for key in unknown_top_level_keys(data)
     ]
+    size = len(text.encode("utf-8"))
+    if size > EC2_USER_DATA_LIMIT:
+        problems.append(f"{size} bytes: above EC2's user-data limit of {EC2_USER_DATA_LIMIT} bytes")
     secret = find_secret(text)
     if secret:
         problems.append(f"the user data contains {secret}; secrets must not be put in user data")

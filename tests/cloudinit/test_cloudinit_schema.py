@@ -81,3 +81,14 @@ def test_allow_list_matches_the_installed_cloud_init_schema() -> None:
     assert not missing and not extra, json.dumps(
         {"not allowed but in schema": sorted(missing), "allowed but not in schema": sorted(extra)}
     )
+
+
+def test_user_data_above_the_ec2_limit_is_reported() -> None:
+    padding = "".join(f"  - [echo, line-{i:05d}]\n" for i in range(800))
+    problems = validate_user_data(MINIMAL + padding, run_schema=False)
+    assert any("above EC2's user-data limit of 16384 bytes" in p for p in problems)
+
+
+def test_renderings_leave_room_under_the_ec2_limit(example: Path) -> None:
+    text = render(template_of(example), load_example(example))
+    assert len(text.encode()) < 16 * 1024 // 2
