@@ -16,15 +16,29 @@ pytestmark = pytest.mark.unit
 def lint_findings() -> list[dict]:
     """One ansible-lint run over ansible/ (it is slow); findings as codeclimate dicts."""
     proc = subprocess.run(
-        [tool("ansible-lint"), "--offline", "--profile", "production", "-f", "codeclimate",
-         "--nocolor", "ansible/"],
-        capture_output=True, text=True, cwd=REPO, env=ansible_env(), timeout=900,
+        [
+            tool("ansible-lint"),
+            "--offline",
+            "--profile",
+            "production",
+            "-f",
+            "codeclimate",
+            "--nocolor",
+            "ansible/",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=ansible_env(),
+        timeout=900,
     )
     try:
         findings = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:
-        pytest.fail(f"ansible-lint did not produce JSON (rc={proc.returncode}):\n"
-                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"ansible-lint did not produce JSON (rc={proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     if proc.returncode not in (0, 2):
         pytest.fail(f"ansible-lint crashed (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
     if proc.returncode == 2 and not findings:
@@ -64,7 +78,10 @@ def test_yamllint_clean() -> None:
     targets = ["ansible", ".yamllint", ".ansible-lint", "tests/hosts/vars"]
     proc = subprocess.run(
         [tool("yamllint"), "--strict", "-f", "parsable", *targets],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
     )
     assert proc.returncode == 0, f"yamllint:\n{proc.stdout}{proc.stderr}"
 
@@ -76,8 +93,17 @@ def test_there_is_a_site_playbook() -> None:
 @pytest.mark.parametrize("playbook", playbooks(), ids=lambda p: p.name)
 def test_playbook_syntax(playbook: Path) -> None:
     proc = subprocess.run(
-        [tool("ansible-playbook"), "--syntax-check", "-i",
-         str(ANSIBLE_DIR / "inventories" / "example" / "hosts.yml"), str(playbook)],
-        capture_output=True, text=True, cwd=ANSIBLE_DIR, env=ansible_env(), timeout=300,
+        [
+            tool("ansible-playbook"),
+            "--syntax-check",
+            "-i",
+            str(ANSIBLE_DIR / "inventories" / "example" / "hosts.yml"),
+            str(playbook),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        timeout=300,
     )
     assert proc.returncode == 0, f"syntax check of {playbook.name}:\n{proc.stdout}{proc.stderr}"

@@ -46,12 +46,18 @@ def _gen_module():
 @pytest.mark.parametrize("role", all_roles())
 def test_role_layout(role: str) -> None:
     root = ROLES_DIR / role
-    for rel in ("defaults/main.yml", "meta/main.yml", "meta/argument_specs.yml",
-                "tasks/main.yml", "README.md"):
+    for rel in (
+        "defaults/main.yml",
+        "meta/main.yml",
+        "meta/argument_specs.yml",
+        "tasks/main.yml",
+        "README.md",
+    ):
         assert (root / rel).is_file(), f"{role}: missing {rel}"
     # Handlers live in the role, or in the shared internal role it delegates to.
     delegated = [
-        r for r in all_roles()
+        r
+        for r in all_roles()
         if r != role and any(f"name: {r}" in t.read_text() for t in (root / "tasks").glob("*.yml"))
     ]
     assert (root / "handlers" / "main.yml").is_file() or any(
@@ -115,7 +121,10 @@ def test_meta_declares_platforms(role: str) -> None:
 
 def test_readme_tables_are_fresh() -> None:
     proc = subprocess.run(
-        [tool("python"), str(GEN), "--check"], capture_output=True, text=True, cwd=REPO,
+        [tool("python"), str(GEN), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
         timeout=120,
     )
     assert proc.returncode == 0, f"stale or broken role READMEs:\n{proc.stdout}{proc.stderr}"
@@ -146,7 +155,9 @@ def test_readme_without_markers_is_an_error(tmp_path: Path) -> None:
     (roles / "base" / "README.md").write_text("# base\n\nNo table here.\n")
     proc = subprocess.run(
         [tool("python"), str(GEN), "--roles-dir", str(roles), "--check"],
-        capture_output=True, text=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert proc.returncode == 2
     assert "markers" in proc.stderr
@@ -157,7 +168,10 @@ def test_table_renders_nested_options_and_escapes_pipes() -> None:
     table = gen.render_table(
         {
             "x_items": {
-                "type": "list", "elements": "dict", "default": [], "description": "a | b",
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "description": "a | b",
                 "options": {"name": {"type": "str", "required": True, "description": "N."}},
             }
         }
@@ -179,8 +193,11 @@ BAD_VALUES = [
     ("storage", {"storage_scratch_mount_existing": "perhaps"}, "storage_scratch_mount_existing"),
     ("storage", {"storage_nfs_mounts": [{"src": "a:/b", "path": "/c", "state": "up"}]}, "state"),
     # (a "k=v" string would be converted to a dict by Ansible's type check, so a list it is)
-    ("k8s_node_prereqs", {"k8s_node_prereqs_sysctls": ["net.ipv4.ip_forward=1"]},
-     "k8s_node_prereqs_sysctls"),
+    (
+        "k8s_node_prereqs",
+        {"k8s_node_prereqs_sysctls": ["net.ipv4.ip_forward=1"]},
+        "k8s_node_prereqs_sysctls",
+    ),
 ]
 
 
@@ -189,7 +206,8 @@ def _literal_defaults(role: str) -> dict[str, Any]:
     defaults = _load(ROLES_DIR / role / "defaults" / "main.yml") or {}
     options = _options(role)
     return {
-        k: v for k, v in defaults.items()
+        k: v
+        for k, v in defaults.items()
         if "{{" not in json.dumps(v) and "{{" not in json.dumps(options.get(k, {}))
     }
 
@@ -198,17 +216,26 @@ def _bad_value_block(i: int, role: str, bad: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": f"Case {i}: {role} with a bad value",
         "block": [
-            {"name": "Include the role", "ansible.builtin.include_role": {"name": role},
-             "vars": bad},
-            {"name": "Record that the value was accepted",
-             "ansible.builtin.set_fact": {
-                 "results": "{{ results | combine({'" + str(i) + "': 'ACCEPTED'}) }}"}},
+            {
+                "name": "Include the role",
+                "ansible.builtin.include_role": {"name": role},
+                "vars": bad,
+            },
+            {
+                "name": "Record that the value was accepted",
+                "ansible.builtin.set_fact": {
+                    "results": "{{ results | combine({'" + str(i) + "': 'ACCEPTED'}) }}"
+                },
+            },
         ],
         "rescue": [
-            {"name": "Record the failure message",
-             "ansible.builtin.set_fact": {
-                 "results": "{{ results | combine({'" + str(i) + "': ansible_failed_result.msg"
-                            " | default('') | string}) }}"}},
+            {
+                "name": "Record the failure message",
+                "ansible.builtin.set_fact": {
+                    "results": "{{ results | combine({'" + str(i) + "': ansible_failed_result.msg"
+                    " | default('') | string}) }}"
+                },
+            },
         ],
     }
 
@@ -236,49 +263,68 @@ def validation_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
             for name, opt in _options(role).items()
             if "{{" not in json.dumps(opt)
         }
-        tasks.append({
-            "name": f"Validate the defaults of {role}",
-            "ansible.builtin.validate_argument_spec": {
-                "argument_spec": spec,
-                "provided_arguments": _literal_defaults(role),
-            },
-            "register": f"defaults_{role.lstrip('_')}",
-            "ignore_errors": True,
-        })
+        tasks.append(
+            {
+                "name": f"Validate the defaults of {role}",
+                "ansible.builtin.validate_argument_spec": {
+                    "argument_spec": spec,
+                    "provided_arguments": _literal_defaults(role),
+                },
+                "register": f"defaults_{role.lstrip('_')}",
+                "ignore_errors": True,
+            }
+        )
     summary = {}
     for role in all_roles():
         reg = "defaults_" + role.lstrip("_")
         summary[role] = (
             "{{ " + reg + ".msg | default('') if " + reg + ".failed | default(false) else '' }}"
         )
-    tasks.append({
-        "name": "Write results",
-        "ansible.builtin.copy": {
-            "dest": str(out),
-            "content": "{{ {'cases': results, 'defaults': defaults_summary} | to_json }}",
-            "mode": "0644",
-        },
-        "vars": {"defaults_summary": summary},
-        "check_mode": False,
-    })
-    play = [{
-        "name": "Role argument validation",
-        "hosts": "localhost",
-        "connection": "local",
-        "gather_facts": False,
-        "vars": {"results": {}},
-        "tasks": tasks,
-    }]
+    tasks.append(
+        {
+            "name": "Write results",
+            "ansible.builtin.copy": {
+                "dest": str(out),
+                "content": "{{ {'cases': results, 'defaults': defaults_summary} | to_json }}",
+                "mode": "0644",
+            },
+            "vars": {"defaults_summary": summary},
+            "check_mode": False,
+        }
+    )
+    play = [
+        {
+            "name": "Role argument validation",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {"results": {}},
+            "tasks": tasks,
+        }
+    ]
     playbook = work / "validate.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
     proc = subprocess.run(
-        [tool("ansible-playbook"), "-i", "localhost,", "--check", str(playbook),
-         "-e", f"ansible_python_interpreter={tool('python')}"],
-        capture_output=True, text=True, cwd=ANSIBLE_DIR, env=ansible_env(), timeout=600,
+        [
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "--check",
+            str(playbook),
+            "-e",
+            f"ansible_python_interpreter={tool('python')}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        timeout=600,
     )
     if not out.exists():
-        pytest.fail(f"validation playbook did not finish (rc={proc.returncode}):\n"
-                    f"{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+        pytest.fail(
+            f"validation playbook did not finish (rc={proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+        )
     data = json.loads(out.read_text())
     data["cases"] = {int(k): v for k, v in data["cases"].items()}
     return data

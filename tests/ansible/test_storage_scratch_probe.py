@@ -36,8 +36,11 @@ def _image(work: Path, name: str) -> Path:
 
 
 def _uuid(device: Path) -> str:
-    return subprocess.run([_need("blkid"), "-p", "-s", "UUID", "-o", "value", str(device)],
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [_need("blkid"), "-p", "-s", "UUID", "-o", "value", str(device)],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def _case_block(case: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -45,16 +48,33 @@ def _case_block(case: str, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": f"Case {case}",
         "block": [
-            {"name": "Run the role's probe",
-             "ansible.builtin.include_role": {"name": "storage", "tasks_from": "scratch_probe.yml"},
-             "vars": args},
-            {"name": "Record the decision", "ansible.builtin.set_fact": {
-                "results": record % (case, "{'action': _storage_scratch_action,"
-                                           " 'fstype': _storage_scratch_mount_fstype}")}},
+            {
+                "name": "Run the role's probe",
+                "ansible.builtin.include_role": {
+                    "name": "storage",
+                    "tasks_from": "scratch_probe.yml",
+                },
+                "vars": args,
+            },
+            {
+                "name": "Record the decision",
+                "ansible.builtin.set_fact": {
+                    "results": record
+                    % (
+                        case,
+                        "{'action': _storage_scratch_action,"
+                        " 'fstype': _storage_scratch_mount_fstype}",
+                    )
+                },
+            },
         ],
         "rescue": [
-            {"name": "Record the failure", "ansible.builtin.set_fact": {
-                "results": record % (case, "{'failed': ansible_failed_result.msg}")}},
+            {
+                "name": "Record the failure",
+                "ansible.builtin.set_fact": {
+                    "results": record % (case, "{'failed': ansible_failed_result.msg}")
+                },
+            },
         ],
     }
 
@@ -65,36 +85,77 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ext4 = _image(work, "ext4.img")
     subprocess.run([_need("mkfs.ext4"), "-q", "-F", str(ext4)], check=True)
     gpt = _image(work, "gpt.img")
-    subprocess.run([_need("sfdisk"), "-q", str(gpt)], input="label: gpt\n,,L\n", text=True,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [_need("sfdisk"), "-q", str(gpt)],
+        input="label: gpt\n,,L\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     blank = _image(work, "blank.img")
     cases = {
         "other_fs": {"storage_scratch_device": str(ext4), "storage_scratch_fstype": "xfs"},
         "same_fs": {"storage_scratch_device": str(ext4), "storage_scratch_fstype": "ext4"},
-        "mount_existing": {"storage_scratch_device": str(ext4), "storage_scratch_fstype": "xfs",
-                           "storage_scratch_mount_existing": True},
+        "mount_existing": {
+            "storage_scratch_device": str(ext4),
+            "storage_scratch_fstype": "xfs",
+            "storage_scratch_mount_existing": True,
+        },
         "gpt": {"storage_scratch_device": str(gpt), "storage_scratch_mount_existing": True},
         "blank_file": {"storage_scratch_device": str(blank)},
         "missing": {"storage_scratch_device": str(work / "nope")},
     }
     out = work / "results.json"
     tasks = [_case_block(name, args) for name, args in cases.items()]
-    tasks.append({"name": "Write results", "ansible.builtin.copy": {
-        "dest": str(out), "content": "{{ results | to_json }}", "mode": "0644"}})
+    tasks.append(
+        {
+            "name": "Write results",
+            "ansible.builtin.copy": {
+                "dest": str(out),
+                "content": "{{ results | to_json }}",
+                "mode": "0644",
+            },
+        }
+    )
     pb = work / "probe.yml"
-    pb.write_text(yaml.safe_dump([{
-        "name": "Scratch probe", "hosts": "localhost", "connection": "local",
-        "gather_facts": False, "vars": {"results": {}}, "tasks": tasks,
-    }], sort_keys=False))
+    pb.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Scratch probe",
+                    "hosts": "localhost",
+                    "connection": "local",
+                    "gather_facts": False,
+                    "vars": {"results": {}},
+                    "tasks": tasks,
+                }
+            ],
+            sort_keys=False,
+        )
+    )
     uuid_before = _uuid(ext4)
     proc = subprocess.run(
-        [tool("ansible-playbook"), "-i", "localhost,", str(pb),
-         "-e", f"ansible_python_interpreter={tool('python')}"],
-        capture_output=True, text=True, cwd=ANSIBLE_DIR, env=ansible_env(), timeout=600,
+        [
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(pb),
+            "-e",
+            f"ansible_python_interpreter={tool('python')}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        timeout=600,
     )
     assert out.exists(), f"probe did not run (rc={proc.returncode}):\n{proc.stdout[-3000:]}"
-    return {"results": json.loads(out.read_text()), "uuid_before": uuid_before,
-            "ext4": ext4, "blank": blank}
+    return {
+        "results": json.loads(out.read_text()),
+        "uuid_before": uuid_before,
+        "ext4": ext4,
+        "blank": blank,
+    }
 
 
 def test_other_filesystem_is_refused_and_untouched(probe: dict[str, Any]) -> None:

@@ -77,8 +77,9 @@ def test_journald_limits(site: ConvergedSite, infra: dict) -> None:
     for h in site.hosts:
         dropin = infra[h.name].file("/etc/systemd/journald.conf.d/50-mlplat.conf")
         assert dropin.mode == 0o644 and dropin.user == "root"
-        merged = h.exec(["systemd-analyze", "cat-config", "systemd/journald.conf"],
-                        check=True).stdout
+        merged = h.exec(
+            ["systemd-analyze", "cat-config", "systemd/journald.conf"], check=True
+        ).stdout
         effective = [ln for ln in merged.splitlines() if ln.startswith("SystemMaxUse=")]
         assert effective[-1] == f"SystemMaxUse={TEST_VARS['base_journald_system_max_use']}"
         assert infra[h.name].service("systemd-journald").is_running

@@ -39,10 +39,26 @@ def _sshd_t(host: harness.Host) -> dict[str, str]:
 def _ssh(conn: dict, address: str, *options: str) -> subprocess.CompletedProcess[str]:
     """A fresh SSH connection (no ControlMaster) from this machine to a test host."""
     argv = [
-        "ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-        "-o", "ControlMaster=no", "-o", "ControlPath=none",
-        "-i", conn["ansible_ssh_private_key_file"], *options, f"root@{address}", "true",
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "ControlMaster=no",
+        "-o",
+        "ControlPath=none",
+        "-i",
+        conn["ansible_ssh_private_key_file"],
+        *options,
+        f"root@{address}",
+        "true",
     ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
@@ -50,7 +66,8 @@ def _ssh(conn: dict, address: str, *options: str) -> subprocess.CompletedProcess
 def test_sshd_effective_settings(site: ConvergedSite) -> None:
     # sshd -T spells prohibit-password as its older alias.
     expected_root = {"prohibit-password": "without-password"}.get(
-        TEST_VARS["hardening_ssh_permit_root_login"], TEST_VARS["hardening_ssh_permit_root_login"])
+        TEST_VARS["hardening_ssh_permit_root_login"], TEST_VARS["hardening_ssh_permit_root_login"]
+    )
     for h in site.hosts:
         eff = _sshd_t(h)
         assert eff["permitrootlogin"] == expected_root, h.name
@@ -88,8 +105,14 @@ def test_ssh_refuses_weak_cipher_and_passwords(site: ConvergedSite, conn: dict) 
     weak_mac = _ssh(conn, address, "-o", "MACs=hmac-sha1", "-o", "Ciphers=aes128-ctr")
     assert weak_mac.returncode != 0 and "no matching MAC" in weak_mac.stderr, weak_mac.stderr
     # Password login: the server offers no method but publickey.
-    pw = _ssh(conn, address, "-o", "PubkeyAuthentication=no",
-              "-o", "PreferredAuthentications=password,keyboard-interactive")
+    pw = _ssh(
+        conn,
+        address,
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+    )
     assert pw.returncode != 0
     assert "Permission denied (publickey)" in pw.stderr, pw.stderr
 

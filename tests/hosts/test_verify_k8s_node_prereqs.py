@@ -12,7 +12,8 @@ from conftest import REPO, ConvergedSite
 pytestmark = pytest.mark.hosts
 
 DEFAULTS = yaml.safe_load(
-    (REPO / "ansible" / "roles" / "k8s_node_prereqs" / "defaults" / "main.yml").read_text())
+    (REPO / "ansible" / "roles" / "k8s_node_prereqs" / "defaults" / "main.yml").read_text()
+)
 SWAP_LINE = "/swap.img none swap sw 0 0"
 
 
@@ -28,8 +29,11 @@ def infra(site: ConvergedSite) -> dict:
 
 def _active_swap_lines(host: harness.Host) -> list[str]:
     text = host.exec(["cat", "/etc/fstab"], check=True).stdout
-    return [ln for ln in text.splitlines()
-            if not ln.lstrip().startswith("#") and len(ln.split()) > 2 and ln.split()[2] == "swap"]
+    return [
+        ln
+        for ln in text.splitlines()
+        if not ln.lstrip().startswith("#") and len(ln.split()) > 2 and ln.split()[2] == "swap"
+    ]
 
 
 def test_modules_listed_for_boot(site: ConvergedSite, infra: dict) -> None:
@@ -68,8 +72,18 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
     try:
         assert _active_swap_lines(h)
         play = tmp_path / "k8s.yml"
-        play.write_text(yaml.safe_dump([{"name": "Only k8s_node_prereqs", "hosts": "all",
-                                         "become": True, "roles": ["k8s_node_prereqs"]}]))
+        play.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "name": "Only k8s_node_prereqs",
+                        "hosts": "all",
+                        "become": True,
+                        "roles": ["k8s_node_prereqs"],
+                    }
+                ]
+            )
+        )
         res = harness.run_playbook(site.inventory, play, "-l", h.name)
         assert res.ok, res.tail()
         assert _active_swap_lines(h) == []

@@ -12,10 +12,12 @@ from conftest import REPO, ConvergedSite
 
 pytestmark = pytest.mark.hosts
 
-DEFAULTS = yaml.safe_load((REPO / "ansible" / "roles" / "storage" / "defaults" / "main.yml")
-                          .read_text())
+DEFAULTS = yaml.safe_load(
+    (REPO / "ansible" / "roles" / "storage" / "defaults" / "main.yml").read_text()
+)
 MOUNT = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "storage.yml").read_text())[
-    "storage_nfs_mounts"][0]
+    "storage_nfs_mounts"
+][0]
 IMAGE = "/var/tmp/mlplat-scratch-test.img"
 
 
@@ -61,8 +63,11 @@ def test_scratch_with_other_filesystem_is_refused_untouched(
         h.exec(["mkfs.ext4", "-q", "-F", IMAGE], check=True)
         uuid = h.exec(["blkid", "-p", "-s", "UUID", "-o", "value", IMAGE], check=True).stdout
         play = tmp_path / "storage.yml"
-        play.write_text(yaml.safe_dump(
-            [{"name": "Only storage", "hosts": "all", "become": True, "roles": ["storage"]}]))
+        play.write_text(
+            yaml.safe_dump(
+                [{"name": "Only storage", "hosts": "all", "become": True, "roles": ["storage"]}]
+            )
+        )
         extra = {"storage_scratch_device": IMAGE, "storage_scratch_fstype": "xfs"}
         res = harness.run_playbook(site.inventory, play, "-l", h.name, "-e", json.dumps(extra))
         assert not res.ok, "the role accepted a device carrying ext4 while xfs was wanted"

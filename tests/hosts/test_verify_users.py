@@ -28,8 +28,9 @@ def infra(site: ConvergedSite) -> dict:
 
 def _role_play(tmp_path: Path, role: str) -> Path:
     play = tmp_path / f"{role}.yml"
-    play.write_text(yaml.safe_dump(
-        [{"name": f"Only {role}", "hosts": "all", "become": True, "roles": [role]}]))
+    play.write_text(
+        yaml.safe_dump([{"name": f"Only {role}", "hosts": "all", "become": True, "roles": [role]}])
+    )
     return play
 
 
