@@ -150,3 +150,16 @@ def test_fingerprint_sees_state_changes(pair: list[harness.Host]) -> None:
     host.exec("rm /etc/mlplat-fingerprint-probe; userdel mlplat-fp-probe")
     assert any("/etc/mlplat-fingerprint-probe" in c for c in changes), changes
     assert any(c.startswith("users:") for c in changes), changes
+
+
+def test_require_or_skip_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> str:
+        return "no nspawn here"
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no nspawn here"):
+        harness.require_or_skip(broken)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI=true.*no nspawn here"):
+        harness.require_or_skip(broken)
+    harness.require_or_skip(lambda: None)  # usable: returns quietly
