@@ -15,6 +15,7 @@ first, so the test can tell a pinned converge from a branch-head converge.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shlex
@@ -62,6 +63,94 @@ PLAYBOOK = """\
           node_pool={{{{ ansible_local.mlplat.node_pool }}}}
           extra={{{{ mlplat_node_pool }}}}
 """
+
+
+CALLBACK_HOST = "awx.example.org"
+CALLBACK_RECORD = "/var/lib/mlplat-test/callback.json"
+# A stand-in for the provisioning service, listening inside the host itself on
+# 127.0.0.1:443 (CALLBACK_HOST resolves there through /etc/hosts).
+CALLBACK_RECEIVER = """\
+import http.server, json, ssl, sys, urllib.parse
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        record = {"path": self.path, "form": dict(urllib.parse.parse_qsl(body))}
+        with open(sys.argv[1], "w") as fh:
+            json.dump(record, fh)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+server = http.server.HTTPServer(("127.0.0.1", 443), Handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("/etc/mlplat-test/callback.crt", "/etc/mlplat-test/callback.key")
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+CALLBACK_UNIT = f"""\
+[Unit]
+Description=Test stand-in for the provisioning callback receiver
+Before=cloud-final.service
+
+[Service]
+StateDirectory=mlplat-test
+ExecStart=/usr/bin/python3 /etc/mlplat-test/callback_receiver.py {CALLBACK_RECORD}
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def _self_signed_cert(hostname: str) -> tuple[bytes, bytes]:
+    """A throwaway TLS certificate (and its key) for the in-host receiver."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _install_callback_receiver(root: Path) -> None:
+    cert, key = _self_signed_cert(CALLBACK_HOST)
+    conf = root / "etc/mlplat-test"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "callback.crt").write_bytes(cert)
+    (conf / "callback.key").write_bytes(key)
+    (conf / "callback.key").chmod(0o600)
+    (conf / "callback_receiver.py").write_text(CALLBACK_RECEIVER)
+    # Trusted the way a site CA would be: update-ca-certificates picks it up.
+    anchors = root / "usr/local/share/ca-certificates"
+    anchors.mkdir(parents=True, exist_ok=True)
+    (anchors / "mlplat-test-callback.crt").write_bytes(cert)
+    with (root / "etc/hosts").open("a") as hosts_file:
+        hosts_file.write(f"127.0.0.1\t{CALLBACK_HOST}\n")
+    unit = root / "etc/systemd/system/mlplat-test-callback.service"
+    unit.write_text(CALLBACK_UNIT)
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / unit.name).symlink_to(f"/etc/systemd/system/{unit.name}")
 
 
 def _harness() -> Any:
@@ -136,7 +225,8 @@ def _install_cloud_init_and_reboot(host: Any) -> None:
     """
     install = host.exec(
         "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
-        "apt-get install -y -q --no-install-recommends cloud-init",
+        "apt-get install -y -q --no-install-recommends cloud-init ca-certificates "
+        "&& update-ca-certificates",
         timeout=900,
     )
     assert install.returncode == 0, f"{host.name}: installing cloud-init failed: {install.stderr}"
@@ -188,6 +278,8 @@ def hosts(
 
     gpu = load_example(EXAMPLES_DIR / "gpu-node--ansible-pull.yaml")
     gpu["admin"]["ssh_authorized_keys"].append(public_key)
+    # Both hand-overs at once: ansible-pull and the phone_home callback.
+    gpu["callback"] = {"url": f"https://{CALLBACK_HOST}/ready/$INSTANCE_ID", "tries": 3}
     onprem = load_example(EXAMPLES_DIR / "onprem-host--default.yaml")
     onprem["admin"]["ssh_authorized_keys"].append(public_key)
     booted: dict[str, Booted] = {}
@@ -204,6 +296,7 @@ def hosts(
                 f'[url "file://{GIT_DIR_IN_HOST}"]\n'
                 f"\tinsteadOf = {gpu['ansible_pull']['repo_url']}\n"
             )
+            _install_callback_receiver(root)
             text = render("gpu-node", gpu)
             booted[name] = Booted(None, gpu, text)
         else:
@@ -381,6 +474,18 @@ def test_ansible_pull_converged_the_pinned_commit(hosts: dict[str, Booted]) -> N
     ran = node.sh("cat /var/lib/mlplat/ansible-pull-ran")
     pool = node.inputs["node_pool"]
     assert ran == f"version=pinned node_pool={pool} extra={pool}", log
+
+
+def test_callback_posted_instance_data_over_verified_tls(hosts: dict[str, Booted]) -> None:
+    node = hosts["ci-gpu"]
+    instance_id = node.sh("cat /var/lib/cloud/data/instance-id")
+    record = json.loads(node.sh(f"cat {CALLBACK_RECORD}"))
+    assert record["path"] == f"/ready/{instance_id}"  # $INSTANCE_ID substituted
+    form = record["form"]
+    assert form["instance_id"] == instance_id
+    assert form["hostname"] in {node.inputs["hostname"], node.host.name}
+    host_key = node.sh("cat /etc/ssh/ssh_host_ed25519_key.pub").split()[:2]
+    assert form["pub_key_ed25519"].split()[:2] == host_key
 
 
 def test_rendered_user_data_was_the_one_cloud_init_consumed(node: Booted) -> None:
