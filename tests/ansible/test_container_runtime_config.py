@@ -15,7 +15,8 @@ CRI = "io.containerd.grpc.v1.cri"
 
 def render(**overrides) -> tuple[str, dict]:
     text = Renderer(role_vars("container_runtime", **overrides)).template(
-        "container_runtime", "config.toml.j2")
+        "container_runtime", "config.toml.j2"
+    )
     return text, tomllib.loads(text)
 
 
@@ -59,7 +60,9 @@ def test_gpu_host_golden_and_runtime() -> None:
     nvidia = runtimes(config)["nvidia"]
     assert nvidia["runtime_type"] == "io.containerd.runc.v2"
     assert nvidia["options"] == {
-        "BinaryName": "/usr/bin/nvidia-container-runtime", "SystemdCgroup": True}
+        "BinaryName": "/usr/bin/nvidia-container-runtime",
+        "SystemdCgroup": True,
+    }
     assert config["plugins"][CRI]["containerd"]["default_runtime_name"] == "runc"
 
 

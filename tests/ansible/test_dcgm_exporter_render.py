@@ -37,8 +37,9 @@ def test_nft_table_for_port_9400() -> None:
 
 def test_argument_specs_match_defaults() -> None:
     role = ROLES_DIR / "dcgm_exporter"
-    options = yaml.safe_load((role / "meta/argument_specs.yml").read_text())[
-        "argument_specs"]["main"]["options"]
+    options = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"][
+        "main"
+    ]["options"]
     defaults = yaml.safe_load((role / "defaults/main.yml").read_text())
     assert set(defaults) == set(options)
     for name, spec in options.items():

@@ -65,8 +65,11 @@ def include_vars_of(role: str, tasks_file: str, included: str) -> dict[str, Any]
 
 class Renderer:
     def __init__(self, variables: dict[str, Any], facts: dict[str, Any] | None = None) -> None:
-        self.variables = {**variables, "ansible_facts": {**FACTS, **(facts or {})},
-                          "ansible_managed": "Ansible managed"}
+        self.variables = {
+            **variables,
+            "ansible_facts": {**FACTS, **(facts or {})},
+            "ansible_managed": "Ansible managed",
+        }
 
     def _templar(self, extra: dict[str, Any] | None = None):
         from ansible.parsing.dataloader import DataLoader
@@ -139,10 +142,18 @@ def test_unit_golden_and_hardening() -> None:
     ]
     assert s["Service.User"] == ["prometheus"] and "Service.DynamicUser" not in s
     for key, value in {
-        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-        "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
-        "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "CapabilityBoundingSet": "",
-        "AmbientCapabilities": "", "RestrictSUIDSGID": "yes", "MemoryDenyWriteExecute": "yes",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "PrivateDevices": "yes",
+        "ProtectKernelTunables": "yes",
+        "ProtectKernelModules": "yes",
+        "ProtectControlGroups": "yes",
+        "CapabilityBoundingSet": "",
+        "AmbientCapabilities": "",
+        "RestrictSUIDSGID": "yes",
+        "MemoryDenyWriteExecute": "yes",
     }.items():
         assert s[f"Service.{key}"] == [value], key
     assert s["Service.SystemCallFilter"] == ["@system-service", "~@privileged @resources"]
@@ -160,8 +171,12 @@ def test_collectors_and_ipv6_listen_address() -> None:
     )
     argv = r.var("internal_exporter_exec_start")
     assert argv[1] == "--web.listen-address=[::]:9200"
-    assert argv[3:] == ["--collector.systemd", "--collector.processes", "--no-collector.zfs",
-                        "--log.level=warn"]
+    assert argv[3:] == [
+        "--collector.systemd",
+        "--collector.processes",
+        "--no-collector.zfs",
+        "--log.level=warn",
+    ]
 
 
 def test_nft_table_golden_and_rules() -> None:
@@ -195,9 +210,11 @@ def test_firewall_unit_follows_nftables_service() -> None:
     assert s["Unit.ReloadPropagatedFrom"] == ["nftables.service"]
     assert s["Unit.Before"] == ["prometheus-node-exporter.service"]
     assert s["Service.ExecStart"] == [
-        "/usr/sbin/nft -f /etc/nftables.d/mlplat-prometheus-node-exporter.nft"]
+        "/usr/sbin/nft -f /etc/nftables.d/mlplat-prometheus-node-exporter.nft"
+    ]
     assert s["Service.ExecStop"] == [
-        "-/usr/sbin/nft delete table inet mlplat_prometheus_node_exporter"]
+        "-/usr/sbin/nft delete table inet mlplat_prometheus_node_exporter"
+    ]
 
 
 def test_firewall_disabled_drops_the_requirement() -> None:

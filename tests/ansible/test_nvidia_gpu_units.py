@@ -45,14 +45,18 @@ def fake_pci(root: Path, devices: dict[str, tuple[str, str, str]]) -> Path:
 
 # -- detection ------------------------------------------------------------------------
 
+
 def test_finds_nvidia_display_controllers_only(tmp_path: Path) -> None:
-    root = fake_pci(tmp_path, {
-        "0000:3b:00.0": ("0x10de", "0x20b5", "0x030200"),  # A100: 3D controller
-        "0000:3b:00.1": ("0x10de", "0x1aef", "0x040300"),  # its audio function
-        "0000:5e:00.0": ("0x10de", "0x2230", "0x030000"),  # RTX A6000: VGA
-        "0000:00:02.0": ("0x8086", "0x46a6", "0x030000"),  # Intel VGA
-        "0000:00:1f.0": ("0x10de", "0x1ad8", "0x0c0330"),  # NVIDIA USB controller
-    })
+    root = fake_pci(
+        tmp_path,
+        {
+            "0000:3b:00.0": ("0x10de", "0x20b5", "0x030200"),  # A100: 3D controller
+            "0000:3b:00.1": ("0x10de", "0x1aef", "0x040300"),  # its audio function
+            "0000:5e:00.0": ("0x10de", "0x2230", "0x030000"),  # RTX A6000: VGA
+            "0000:00:02.0": ("0x8086", "0x46a6", "0x030000"),  # Intel VGA
+            "0000:00:1f.0": ("0x10de", "0x1ad8", "0x0c0330"),  # NVIDIA USB controller
+        },
+    )
     found = scan_module.scan(str(root))
     assert [d["address"] for d in found] == ["0000:3b:00.0", "0000:5e:00.0"]
     assert found[0] == {"address": "0000:3b:00.0", "device": "0x20b5", "class": "0x030200"}
@@ -73,7 +77,9 @@ def _run_module(args: dict) -> dict:
     """Run the module the way Ansible does (JSON args in, JSON result out)."""
     proc = subprocess.run(
         [sys.executable, str(ROLE / "library/nvidia_gpu_pci_scan.py")],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}),
+        capture_output=True,
+        text=True,
     )
     return json.loads(proc.stdout)
 
@@ -121,19 +127,23 @@ def test_mig_modes_parse() -> None:
 
 # -- package sources ------------------------------------------------------------------
 
+
 def test_per_os_vars_files_define_the_same_keys() -> None:
     keys = {f: set(yaml.safe_load((ROLE / "vars" / f"{f}.yml").read_text())) for f in OS_FILES}
     assert len({frozenset(k) for k in keys.values()}) == 1, keys
 
 
 @pytest.mark.parametrize("os_file", sorted(OS_FILES))
-@pytest.mark.parametrize(("arch", "repo_arch", "deb_arch"),
-                         [("x86_64", "x86_64", "amd64"), ("aarch64", "sbsa", "arm64")])
+@pytest.mark.parametrize(
+    ("arch", "repo_arch", "deb_arch"), [("x86_64", "x86_64", "amd64"), ("aarch64", "sbsa", "arm64")]
+)
 def test_sources_per_os_and_arch(os_file: str, arch: str, repo_arch: str, deb_arch: str) -> None:
     r = Renderer(role_vars("nvidia_gpu", f"vars/{os_file}.yml"), facts={"architecture": arch})
     repos = r.var("_nvidia_gpu_repositories")
     cuda, toolkit = repos
-    base = f"https://developer.download.nvidia.com/compute/cuda/repos/{OS_FILES[os_file]}/{repo_arch}/"
+    base = (
+        f"https://developer.download.nvidia.com/compute/cuda/repos/{OS_FILES[os_file]}/{repo_arch}/"
+    )
     assert cuda["uri"] == base and cuda["key_url"] == base + "3bf863cc.pub"
     assert toolkit["uri"] == f"https://nvidia.github.io/libnvidia-container/stable/deb/{deb_arch}/"
     for repo in repos:
@@ -141,18 +151,24 @@ def test_sources_per_os_and_arch(os_file: str, arch: str, repo_arch: str, deb_ar
         text = r.template("nvidia_gpu", "nvidia.sources.j2", item=repo)
         if arch == "x86_64":
             check_golden(f"nvidia_gpu/{os_file}/{repo['name']}.sources", text)
-        fields = dict(line.split(": ", 1) for line in text.splitlines()
-                      if line and not line.startswith("#"))
+        fields = dict(
+            line.split(": ", 1) for line in text.splitlines() if line and not line.startswith("#")
+        )
         # A flat repository: Suites "/" and no Components (deb822).
-        assert fields == {"Types": "deb", "URIs": repo["uri"], "Suites": "/",
-                          "Signed-By": f"/etc/apt/keyrings/{repo['name']}.asc"}
+        assert fields == {
+            "Types": "deb",
+            "URIs": repo["uri"],
+            "Suites": "/",
+            "Signed-By": f"/etc/apt/keyrings/{repo['name']}.asc",
+        }
 
 
 def test_toolkit_version_pin() -> None:
     r = Renderer(role_vars("nvidia_gpu", nvidia_gpu_container_toolkit_version="1.17.8-1"))
     assert r.var("_nvidia_gpu_toolkit_packages") == ["nvidia-container-toolkit=1.17.8-1"]
     assert Renderer(role_vars("nvidia_gpu")).var("_nvidia_gpu_toolkit_packages") == [
-        "nvidia-container-toolkit"]
+        "nvidia-container-toolkit"
+    ]
 
 
 def test_driver_packages_follow_the_branch() -> None:
@@ -162,9 +178,15 @@ def test_driver_packages_follow_the_branch() -> None:
 
 # -- rendered configuration -----------------------------------------------------------
 
+
 def test_modprobe_and_persistenced_golden() -> None:
-    r = Renderer(role_vars("nvidia_gpu", "vars/Debian-12.yml",
-                           nvidia_gpu_module_options={"nvidia": "NVreg_EnableGpuFirmware=0"}))
+    r = Renderer(
+        role_vars(
+            "nvidia_gpu",
+            "vars/Debian-12.yml",
+            nvidia_gpu_module_options={"nvidia": "NVreg_EnableGpuFirmware=0"},
+        )
+    )
     modprobe = r.template("nvidia_gpu", "modprobe.conf.j2")
     check_golden("nvidia_gpu/mlplat-nvidia.conf", modprobe)
     assert "blacklist nouveau" in modprobe.splitlines()
@@ -179,13 +201,20 @@ def test_modprobe_and_persistenced_golden() -> None:
 
 
 def test_options_off() -> None:
-    r = Renderer(role_vars("nvidia_gpu", "vars/Debian-12.yml", nvidia_gpu_blacklist_nouveau=False,
-                           nvidia_gpu_persistence_mode=False))
+    r = Renderer(
+        role_vars(
+            "nvidia_gpu",
+            "vars/Debian-12.yml",
+            nvidia_gpu_blacklist_nouveau=False,
+            nvidia_gpu_persistence_mode=False,
+        )
+    )
     assert "nouveau" not in r.template("nvidia_gpu", "modprobe.conf.j2")
     assert "--no-persistence-mode" in r.template("nvidia_gpu", "persistenced.conf.j2")
 
 
 # -- holds ----------------------------------------------------------------------------
+
 
 def test_holds_exactly_the_branch_and_the_installed_kernel() -> None:
     installed = {
@@ -203,15 +232,27 @@ def test_holds_exactly_the_branch_and_the_installed_kernel() -> None:
     }
     packages = {name: [{"name": name, "version": v}] for name, v in installed.items()}
     facts = {"packages": packages, "kernel": "6.1.0-28-amd64"}
-    r = Renderer(role_vars("nvidia_gpu", "vars/Debian-12.yml", nvidia_gpu_driver_branch="550"),
-                 facts=facts)
+    r = Renderer(
+        role_vars("nvidia_gpu", "vars/Debian-12.yml", nvidia_gpu_driver_branch="550"), facts=facts
+    )
     assert r.var("_nvidia_gpu_hold_packages") == [
-        "cuda-drivers-550", "libnvidia-compute-550", "nvidia-driver-550", "nvidia-persistenced",
+        "cuda-drivers-550",
+        "libnvidia-compute-550",
+        "nvidia-driver-550",
+        "nvidia-persistenced",
         # linux-headers-* are not installed, so not held
-        "linux-image-6.1.0-28-amd64", "linux-image-amd64",
+        "linux-image-6.1.0-28-amd64",
+        "linux-image-amd64",
     ]
-    r = Renderer(role_vars("nvidia_gpu", "vars/Debian-12.yml", nvidia_gpu_driver_branch="550",
-                           nvidia_gpu_hold_kernel=False), facts=facts)
+    r = Renderer(
+        role_vars(
+            "nvidia_gpu",
+            "vars/Debian-12.yml",
+            nvidia_gpu_driver_branch="550",
+            nvidia_gpu_hold_kernel=False,
+        ),
+        facts=facts,
+    )
     assert not any(p.startswith("linux-") for p in r.var("_nvidia_gpu_hold_packages"))
 
 
@@ -225,6 +266,7 @@ def test_argument_specs_match_defaults() -> None:
 
 
 # -- key fingerprint check ------------------------------------------------------------
+
 
 def _fingerprint_check_expression() -> str:
     tasks = yaml.safe_load((ROLE / "tasks/install.yml").read_text())
@@ -245,9 +287,11 @@ OTHER_FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 
 def _colons(primary: str, sub: str | None = None) -> str:
-    lines = [f"pub:-:4096:1:{primary[-16:]}:1650000000:::-:::scESC::::::23::0:",
-             f"fpr:::::::::{primary}:",
-             "uid:-::::1650000000::0000::cudatools <cudatools@nvidia.com>::::::::::0:"]
+    lines = [
+        f"pub:-:4096:1:{primary[-16:]}:1650000000:::-:::scESC::::::23::0:",
+        f"fpr:::::::::{primary}:",
+        "uid:-::::1650000000::0000::cudatools <cudatools@nvidia.com>::::::::::0:",
+    ]
     if sub:
         lines += [f"sub:-:4096:1:{sub[-16:]}:1650000000::::::e::::::23:", f"fpr:::::::::{sub}:"]
     return "\n".join(lines) + "\n"
@@ -273,8 +317,13 @@ def test_key_check_on_real_gpg_output(tmp_path: Path) -> None:
     env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
 
     def gpg(*args: str) -> str:
-        return subprocess.run([gpg_bin, "--batch", "--passphrase", "", *args], env=env,
-                              check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            [gpg_bin, "--batch", "--passphrase", "", *args],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
     gpg("--quick-gen-key", "mlplat test <t@mlplat.invalid>", "ed25519", "sign,cert", "1d")
     primary_fpr = gpg("--list-keys", "--with-colons").split("fpr:::::::::")[1].split(":")[0]

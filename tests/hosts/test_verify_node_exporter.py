@@ -61,21 +61,47 @@ def test_listens_on_configured_port(site: ConvergedSite, infra: dict) -> None:
 
 def test_runs_our_hardened_unit_not_the_packaged_one(site: ConvergedSite) -> None:
     for h in site.hosts:
-        props = _show(h, UNIT, "FragmentPath", "User", "NoNewPrivileges", "ProtectSystem",
-                      "ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectKernelTunables",
-                      "ProtectKernelModules", "ProtectControlGroups", "CapabilityBoundingSet",
-                      "RestrictAddressFamilies", "RestrictNamespaces", "MemoryDenyWriteExecute",
-                      "SystemCallArchitectures", "Requires")
+        props = _show(
+            h,
+            UNIT,
+            "FragmentPath",
+            "User",
+            "NoNewPrivileges",
+            "ProtectSystem",
+            "ProtectHome",
+            "PrivateTmp",
+            "PrivateDevices",
+            "ProtectKernelTunables",
+            "ProtectKernelModules",
+            "ProtectControlGroups",
+            "CapabilityBoundingSet",
+            "RestrictAddressFamilies",
+            "RestrictNamespaces",
+            "MemoryDenyWriteExecute",
+            "SystemCallArchitectures",
+            "Requires",
+        )
         assert props["FragmentPath"] == f"/etc/systemd/system/{UNIT}.service", props
         assert props["User"] == "prometheus"
-        for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices",
-                    "ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups",
-                    "MemoryDenyWriteExecute"):
+        for key in (
+            "NoNewPrivileges",
+            "ProtectHome",
+            "PrivateTmp",
+            "PrivateDevices",
+            "ProtectKernelTunables",
+            "ProtectKernelModules",
+            "ProtectControlGroups",
+            "MemoryDenyWriteExecute",
+        ):
             assert props[key] == "yes", f"{h.name}: {key}={props[key]}"
         assert props["ProtectSystem"] == "strict"
         assert props["CapabilityBoundingSet"] == "", props["CapabilityBoundingSet"]
         assert set(props["RestrictAddressFamilies"].split()) == {
-            "AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"}
+            "AF_UNIX",
+            "AF_INET",
+            "AF_INET6",
+            "AF_NETLINK",
+        }
         assert props["SystemCallArchitectures"] == "native"
         # Fail closed: the exporter needs its port filter loaded.
         assert f"{FIREWALL_UNIT}.service" in props["Requires"].split()
@@ -115,8 +141,9 @@ def test_serves_metrics_inside_the_host(site: ConvergedSite) -> None:
 def test_nft_table_allows_only_the_monitoring_source(site: ConvergedSite) -> None:
     monitor = site.hosts[0].pool.controller_address
     for h in site.hosts:
-        table = json.loads(h.exec(["nft", "-j", "list", "table", "inet", TABLE],
-                                  check=True).stdout)["nftables"]
+        table = json.loads(
+            h.exec(["nft", "-j", "list", "table", "inet", TABLE], check=True).stdout
+        )["nftables"]
         sets = {e["set"]["name"]: e["set"] for e in table if "set" in e}
         assert sets["monitoring_v4"].get("elem") == [monitor], sets["monitoring_v4"]
         assert not sets["monitoring_v6"].get("elem")
@@ -164,8 +191,7 @@ def test_other_sources_are_dropped(site: ConvergedSite) -> None:
         assert _drop_packets(h) > before, "the drop rule did not see the stranger's SYN"
         assert _connect(h.pool.controller_address, h.address, PORT)
     finally:
-        subprocess.run(["ip", "addr", "del", f"{stranger}/32", "dev", h.net.host_if],
-                       check=False)
+        subprocess.run(["ip", "addr", "del", f"{stranger}/32", "dev", h.net.host_if], check=False)
 
 
 def test_table_survives_an_nftables_service_restart(site: ConvergedSite) -> None:

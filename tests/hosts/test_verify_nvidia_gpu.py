@@ -46,6 +46,7 @@ def _holds(h: harness.Host) -> set[str]:
 
 # -- 1. no GPU: nothing changes --------------------------------------------------------
 
+
 def test_no_gpu_host_reports_why_it_skipped(converged_site: ConvergedSite) -> None:
     out = converged_site.result.stdout
     assert "nvidia_gpu: skipped, no PCI device in /sys/bus/pci/devices has vendor 0x10de" in out
@@ -61,8 +62,11 @@ def test_no_gpu_host_has_no_nvidia_packages_repos_or_holds(
 ) -> None:
     for name in site_groups["gpu_hosts"]:
         h = converged_site.host(name)
-        nvidia = [p for p in _packages(h)
-                  if p.startswith(("nvidia", "libnvidia", "cuda", "datacenter-gpu"))]
+        nvidia = [
+            p
+            for p in _packages(h)
+            if p.startswith(("nvidia", "libnvidia", "cuda", "datacenter-gpu"))
+        ]
         assert not nvidia, f"{name}: {nvidia}"
         present = [f for f in NVIDIA_FILES if (h.root / f).exists()]
         assert not present, f"{name}: {present}"
@@ -114,25 +118,38 @@ def _install_fake_debs(h: harness.Host) -> str:
     debs = {**FAKE_DEBS, f"linux-image-{kernel}": "1.0"}
     script = ["set -e"]
     for pkg, version in debs.items():
-        control = "\\n".join([f"Package: {pkg}", f"Version: {version}", "Architecture: all",
-                              "Maintainer: mlplat tests <t@mlplat.invalid>",
-                              "Description: empty stand-in (mlplat fake-GPU test)"])
-        script.append(textwrap.dedent(f"""\
+        control = "\\n".join(
+            [
+                f"Package: {pkg}",
+                f"Version: {version}",
+                "Architecture: all",
+                "Maintainer: mlplat tests <t@mlplat.invalid>",
+                "Description: empty stand-in (mlplat fake-GPU test)",
+            ]
+        )
+        script.append(
+            textwrap.dedent(f"""\
             d=$(mktemp -d); mkdir $d/DEBIAN
             printf '{control}\\n' > $d/DEBIAN/control
-            dpkg-deb --build $d /tmp/{pkg}.deb >/dev/null && dpkg -i /tmp/{pkg}.deb >/dev/null"""))
+            dpkg-deb --build $d /tmp/{pkg}.deb >/dev/null && dpkg -i /tmp/{pkg}.deb >/dev/null""")
+        )
     h.exec("\n".join(script), check=True)
     return kernel
 
 
 @pytest.fixture(scope="module")
-def fake_gpu(host_factory: Callable[..., list[harness.Host]], host_pool: harness.HostPool,
-             tmp_path_factory: pytest.TempPathFactory):
+def fake_gpu(
+    host_factory: Callable[..., list[harness.Host]],
+    host_pool: harness.HostPool,
+    tmp_path_factory: pytest.TempPathFactory,
+):
     (h,) = host_factory(["fakegpu"], before_boot=_prepare_fake_gpu)
     kernel = _install_fake_debs(h)
     tmp = tmp_path_factory.mktemp("fakegpu")
     inventory = harness.write_inventory(
-        [h], {"gpu_hosts": ["fakegpu"]}, tmp / "inventory.yml",
+        [h],
+        {"gpu_hosts": ["fakegpu"]},
+        tmp / "inventory.yml",
         extra_vars={
             "nvidia_gpu_sysfs_pci_path": FAKE_SYSFS,
             "nvidia_gpu_manage_packages": False,
