@@ -217,11 +217,12 @@ def _install_cloud_init_and_reboot(host: Any) -> None:
     """Install cloud-init into a booted host, then reboot into its first run.
 
     The harness's "cloud-init" flavor would have it in the image already, but
-    building that flavor with debootstrap --include currently fails
-    (python3-cryptography does not configure); apt inside the host orders the
-    configuration correctly. Installing does not run cloud-init, and the host
-    has no /var/lib/cloud/instance yet, so the reboot is cloud-init's first boot
-    with the seed written before the host first started.
+    building that flavor with debootstrap --include currently fails: debootstrap
+    does not resolve python3-cryptography's virtual dependency
+    python3-cffi-backend-api-*, so python3-cffi-backend must be listed too.
+    Installing does not run cloud-init, and the host has no
+    /var/lib/cloud/instance yet, so the reboot is cloud-init's first boot with
+    the seed written before the host first started.
     """
     install = host.exec(
         "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
