@@ -255,7 +255,14 @@ class Host:
             text = (self.dir / "console.log").read_text(errors="replace")
         except OSError:
             return "(no console log)"
-        return "\n".join(text.splitlines()[-lines:])
+        tail = "\n".join(text.splitlines()[-lines:])
+        if "Too many open files" in tail:
+            tail += (
+                "\nhint: every booted systemd takes inotify instances and the machine-wide "
+                "limit is low (fs.inotify.max_user_instances, often 128); too many hosts "
+                "are up on this machine (other runs too). Raise the limit or boot fewer."
+            )
+        return tail
 
     def _find_leader(self, timeout: float) -> int:
         """PID (on this machine) of the container's PID 1, a descendant of nspawn."""
