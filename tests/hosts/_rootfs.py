@@ -35,7 +35,9 @@ BASE_PACKAGES = (
 # boot_hosts) rather than installing packages at test time.
 FLAVORS: dict[str, tuple[str, ...]] = {
     "base": (),
-    "cloud-init": ("cloud-init",),
+    # debootstrap does not resolve python3-cryptography's virtual dependency
+    # (python3-cffi-backend-api-*): name its provider explicitly.
+    "cloud-init": ("cloud-init", "python3-cffi-backend"),
 }
 # Bump when the cleaning recipe below changes, so caches rebuild.
 RECIPE_VERSION = "3"
