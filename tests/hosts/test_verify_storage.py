@@ -48,10 +48,26 @@ def test_nfs_mount_staged_in_fstab_not_mounted(site: ConvergedSite, infra: dict)
         src, _path, fstype, opts = entries[0][:4]
         assert (src, fstype) == (MOUNT["src"], "nfs")
         assert opts == DEFAULTS["storage_nfs_default_opts"]
-        assert {"nofail", "_netdev", "nosuid", "nodev", "hard"} <= set(opts.split(","))
+        assert {"nofail", "_netdev", "nosuid", "nodev", "hard", "x-systemd.automount"} <= set(
+            opts.split(",")
+        )
         assert infra[h.name].file(MOUNT["path"]).is_directory
         # state=present: written, never mounted (there is no server to mount from).
-        assert h.exec(["findmnt", "--mountpoint", MOUNT["path"]]).returncode != 0
+        # After a reboot an autofs trigger may sit there; an NFS mount never does.
+        nfs = h.exec(["findmnt", "-t", "nfs,nfs4", "--mountpoint", MOUNT["path"]])
+        assert nfs.returncode != 0, nfs.stdout
+
+
+def test_fstab_change_reloaded_systemd(site: ConvergedSite) -> None:
+    # The role reloads systemd after writing fstab: the generated unit for the
+    # staged share exists and systemd does not report a stale fstab.
+    for h in site.hosts:
+        unit = h.exec(["systemd-escape", "--path", "--suffix=automount", MOUNT["path"]], check=True)
+        name = unit.stdout.strip()
+        stale = h.exec(["systemctl", "show", "-p", "NeedDaemonReload", "--value", name])
+        assert stale.stdout.strip() == "no", f"{h.name}: {name} needs daemon-reload"
+        loaded = h.exec(["systemctl", "show", "-p", "LoadState", "--value", name])
+        assert loaded.stdout.strip() == "loaded", f"{h.name}: {name} not generated from fstab"
 
 
 def test_scratch_with_other_filesystem_is_refused_untouched(
