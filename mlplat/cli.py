@@ -11,11 +11,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from mlplat.config import ConfigError
+
+if TYPE_CHECKING:
+    from mlplat.plan import PlanRequest
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -54,44 +58,105 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("stack")
+@click.argument("stacks", nargs=-1, metavar="[STACK]...")
+@click.option("--all", "all_stacks", is_flag=True,
+              help="Plan every Pulumi.<stack>.yaml in the stack directory.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the normalised plan as JSON to this file.")
+              help="Also write the normalised plan as JSON to this file (one stack only).")
+@click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each plan as <stack>.json into this existing directory.")
 @click.option("--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
-def plan(stack: str, json_path: Path | None, stack_dir: Path | None, quiet: bool) -> None:
-    """Plan STACK offline: every resource `pulumi up` would create, with no credentials."""
-    from mlplat.plan import ProgramError, plan_stack
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes for several stacks; 0 means one per CPU.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only one summary line per stack.")
+def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
+         json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool) -> None:
+    """Plan STACK offline: every resource `pulumi up` would create, with no credentials.
+
+    Several stacks (or --all) are validated first, all of them, then planned in parallel;
+    JSON files are written only when every plan succeeded."""
+    from mlplat.plan import ProgramError, default_jobs, plan_requests
     from mlplat.render import print_plan
-    from mlplat.stackfile import STACK_DIR, available_stacks, display_path, stack_file
+    from mlplat.stackfile import STACK_DIR, available_stacks
 
     directory = stack_dir or STACK_DIR
     try:
-        if json_path is not None and not (json_path.parent or Path(".")).is_dir():
-            raise ConfigError(f"{json_path}: directory {json_path.parent} does not exist")
-        path = stack_file(stack, directory)
-        if not path.exists():
-            known = ", ".join(available_stacks(directory)) or "none"
-            raise ConfigError(f"{display_path(path)}: no such stack file (unknown stack {stack!r}; "
-                              f"known stacks: {known})")
-        result = plan_stack(stack, directory)
-        if json_path is not None:
-            write_atomically(json_path, result.dumps())
+        names = _chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
+        outputs = _json_targets(names, json_path, json_dir)
+        requests = [_existing_stack_request(name, directory) for name in names]
+        plans = plan_requests(requests, jobs=jobs or default_jobs())
+        for plan_, target in zip(plans, outputs, strict=True):
+            if target is not None:
+                _write_plan(target, plan_.dumps())
     except ConfigError as error:
         _fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
-        _fail(f"{stack}: the Pulumi program failed: {error}", EXIT_FAILED)
-    except OSError as error:
-        _fail(f"{json_path}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
+        _fail(f"{error.stack}: the Pulumi program failed: {error}", EXIT_FAILED)
 
     console = Console(highlight=False)
-    if quiet:
-        console.print(f"{len(result.managed())} resources planned for stack {stack}")
-    else:
-        print_plan(result, console)
+    for plan_, target in zip(plans, outputs, strict=True):
+        if quiet:
+            console.print(f"{len(plan_.managed())} resources planned for stack {plan_.stack}")
+        else:
+            print_plan(plan_, console)
+        if target is not None:
+            console.print(f"Wrote {target}")
+
+
+def _chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,
+                   known: list[str]) -> list[str]:
+    if all_stacks and stacks:
+        raise ConfigError("give STACK names or --all, not both")
+    if all_stacks:
+        if not known:
+            raise ConfigError(f"{directory}: no Pulumi.<stack>.yaml files to plan")
+        return known
+    if not stacks:
+        raise ConfigError("no stack given: name a STACK (known: "
+                          f"{', '.join(known) or 'none'}) or use --all")
+    duplicated = sorted({name for name in stacks if stacks.count(name) > 1})
+    if duplicated:
+        raise ConfigError(f"stack named twice: {', '.join(duplicated)}")
+    return list(stacks)
+
+
+def _json_targets(names: list[str], json_path: Path | None,
+                  json_dir: Path | None) -> list[Path | None]:
+    """Where each plan's JSON goes, checked before anything is planned."""
+    if json_path is not None and json_dir is not None:
+        raise ConfigError("--json and --json-dir: give one of them")
     if json_path is not None:
-        console.print(f"Wrote {json_path}")
+        if len(names) != 1:
+            raise ConfigError(f"--json {json_path}: takes one stack, {len(names)} given; "
+                              "use --json-dir for several")
+        if not (json_path.parent or Path(".")).is_dir():
+            raise ConfigError(f"{json_path}: directory {json_path.parent} does not exist")
+        return [json_path]
+    if json_dir is not None:
+        if not json_dir.is_dir():
+            raise ConfigError(f"--json-dir {json_dir}: directory does not exist")
+        return [json_dir / f"{name}.json" for name in names]
+    return [None] * len(names)
+
+
+def _write_plan(target: Path, text: str) -> None:
+    try:
+        write_atomically(target, text)
+    except OSError as error:
+        raise ConfigError(f"{target}: cannot write: {error.strerror or error}") from error
+
+
+def _existing_stack_request(stack: str, directory: Path) -> PlanRequest:
+    from mlplat.plan import stack_request
+    from mlplat.stackfile import available_stacks, display_path, stack_file
+
+    path = stack_file(stack, directory)
+    if not path.exists():
+        known = ", ".join(available_stacks(directory)) or "none"
+        raise ConfigError(f"{display_path(path)}: no such stack file (unknown stack {stack!r}; "
+                          f"known stacks: {known})")
+    return stack_request(stack, directory)
 
 
 @main.command()

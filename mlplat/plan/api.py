@@ -1,29 +1,95 @@
-"""Entry points: plan a stack file, or plan an in-memory environment config."""
+"""Entry points: plan stack files or in-memory environment configs, one or many.
+
+Many plans run across processes: the Pulumi SDK's per-resource work is pure Python and
+holds the GIL, so threads would not help. The parent plans the first request itself,
+which also warms its imports (the AWS SDK modules are most of a cold plan), then forks
+workers that inherit the warm interpreter and plan the rest. Results come back in the
+order requested, so output does not depend on `jobs`.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplat.config import EnvironmentConfig, load_stack_file
-from mlplat.plan.engine import run_program
+from mlplat.config import EnvironmentConfig, environment_from_stack_config
+from mlplat.plan.engine import PROGRAM_DIR, run_program
 from mlplat.plan.model import Plan
-from mlplat.stackfile import STACK_DIR, display_path, read_stack_config, secret_keys, stack_file
+from mlplat.stackfile import STACK_DIR, display_path, read_stack, stack_file
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One validated program run: the stack name, its namespaced config and the program."""
+
+    stack: str
+    config: dict[str, Any]
+    secret_keys: tuple[str, ...] = field(default=())
+    source: str = ""
+    program_dir: Path = PROGRAM_DIR
+
+
+def stack_request(stack: str, stack_dir: Path = STACK_DIR) -> PlanRequest:
+    """Validate `stacks/Pulumi.<stack>.yaml`; raises ConfigError naming the file and field."""
+    path = stack_file(stack, stack_dir)
+    config, secrets = read_stack(path)
+    # Validate first: errors name the file and field, not a line of the program.
+    environment_from_stack_config(config, display_path(path))
+    return PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets),
+                       source=display_path(path))
+
+
+def environment_request(config: EnvironmentConfig, stack: str = "test") -> PlanRequest:
+    """A request for an environment built in memory (tests, benchmarks, templates)."""
+    return PlanRequest(stack=stack, config=stack_config_of(config), source="<memory>")
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
+    """Plan every request, in order. `jobs` > 1 spreads them over forked workers.
+
+    Raises ProgramError for the first failing request (in request order when planned
+    in-process; the first to fail when planned by workers)."""
+    if not requests:
+        return []
+    first = _plan(requests[0])
+    rest = requests[1:]
+    workers = min(jobs, len(rest))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [first, *map(_plan, rest)]
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(rest) // (workers * 4))
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return [first, *pool.map(_plan, rest, chunksize=chunk)]
+
+
+def _plan(request: PlanRequest) -> Plan:
+    return run_program(stack=request.stack, config=request.config,
+                       secret_keys=list(request.secret_keys), source=request.source,
+                       program_dir=request.program_dir)
 
 
 def plan_stack(stack: str, stack_dir: Path = STACK_DIR) -> Plan:
     """Validate `stacks/Pulumi.<stack>.yaml` and plan it. Raises ConfigError on bad config
     (message names the file and field) and ProgramError if the program fails."""
-    path = stack_file(stack, stack_dir)
-    load_stack_file(path)  # validate first: errors name the file, not the program
-    config = read_stack_config(path)
-    return run_program(stack=stack, config=config, secret_keys=secret_keys(path),
-                       source=display_path(path))
+    return _plan(stack_request(stack, stack_dir))
 
 
 def plan_environment(config: EnvironmentConfig, stack: str = "test") -> Plan:
     """Plan an environment built in memory (tests, benchmarks, templates)."""
-    return run_program(stack=stack, config=stack_config_of(config), source="<memory>")
+    return _plan(environment_request(config, stack))
 
 
 def stack_config_of(config: EnvironmentConfig) -> dict[str, Any]:

@@ -34,7 +34,18 @@ _RUN_LOCK = threading.Lock()
 
 
 class ProgramError(RuntimeError):
-    """The Pulumi program raised while being planned."""
+    """The Pulumi program raised while planning `stack`.
+
+    Both values travel in `args`, so the error survives the trip back from a worker
+    process."""
+
+    def __init__(self, message: str, stack: str = "") -> None:
+        super().__init__(message, stack)
+        self.message = message
+        self.stack = stack
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -254,7 +265,7 @@ def _run_in_context(
         try:
             _sync_await(run_pulumi_func(program))
         except Exception as exc:
-            raise ProgramError(_describe_failure(exc)) from exc
+            raise ProgramError(_describe_failure(exc), stack) from exc
         finally:
             if added_path:
                 sys.path.remove(str(program_dir))

@@ -182,3 +182,63 @@ def test_validate_command(stack_dir: Path):
     assert ok.returncode == 0 and "valid" in ok.stdout
     edit_demo(stack_dir, lambda c: c.update({"mlplat:team": "Not A Label"}))
     assert_bad_input(run("validate", "demo", "--stack-dir", str(stack_dir)), "mlplat:team")
+
+
+@pytest.fixture()
+def team_stacks(tmp_path: Path) -> Path:
+    """Three team stacks in one directory: demo plus two teams derived from it."""
+    directory = tmp_path / "stacks"
+    directory.mkdir()
+    demo = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.demo.yaml").read_text())
+    for team, cidr in (("demo", None), ("nlp", "10.61.0.0/16"), ("speech", "10.62.0.0/16")):
+        document = json.loads(json.dumps(demo))
+        if cidr:
+            document["config"]["mlplat:team"] = team
+            document["config"]["mlplat:network"]["vpcCidr"] = cidr
+        (directory / f"Pulumi.{team}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return directory
+
+
+def test_plan_all_in_parallel_writes_the_same_json_as_one_stack_at_a_time(
+    team_stacks: Path, tmp_path: Path
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("plan", "--all", "--stack-dir", str(team_stacks), "-j", "2", "-q",
+                 "--json-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["demo.json", "nlp.json", "speech.json"]
+    for stack in ("demo", "nlp", "speech"):
+        assert f"resources planned for stack {stack}" in result.stdout
+    single = tmp_path / "single.json"
+    assert run("plan", "speech", "--stack-dir", str(team_stacks), "-q",
+               "--json", str(single)).returncode == 0
+    assert (out / "speech.json").read_bytes() == single.read_bytes()
+    nlp = json.loads((out / "nlp.json").read_text())
+    assert nlp["stack"] == "nlp"
+
+
+def test_plan_all_validates_every_stack_before_planning_any(team_stacks: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    path = team_stacks / "Pulumi.speech.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["mlplat:gpuPools"][0]["gpuLimit"] = "lots"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run("plan", "--all", "--stack-dir", str(team_stacks), "--json-dir", str(out))
+    assert_bad_input(result, "Pulumi.speech.yaml", "mlplat:gpuPools[0].gpuLimit")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ((), "no stack given"),
+    (("demo", "--all"), "not both"),
+    (("demo", "demo"), "stack named twice: demo"),
+    (("--all", "--json", "x.json"), "--json x.json: takes one stack"),
+    (("demo", "--json", "x.json", "--json-dir", "."), "give one of them"),
+    (("demo", "--json-dir", "no-such-dir"), "--json-dir no-such-dir: directory does not exist"),
+])
+def test_plan_argument_misuse_is_bad_input(team_stacks: Path, args, fragment):
+    result = run("plan", *args, "--stack-dir", str(team_stacks), cwd=team_stacks)
+    assert_bad_input(result, fragment)
+    assert not (team_stacks / "x.json").exists()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from mlplat.plan import SECRET, ProgramError, run_program
+from mlplat.plan import SECRET, PlanRequest, ProgramError, plan_requests, run_program
 from mlplat.plan.model import normalise, snake_case
 
 pytestmark = pytest.mark.unit
@@ -119,3 +120,45 @@ def test_kubernetes_field_names_are_kept_when_not_renaming():
     value = {"spec": {"consolidateAfter": "10m", "limits": {"nvidia.com/gpu": 4.0}}}
     assert normalise(value, rename=False) == {
         "spec": {"consolidateAfter": "10m", "limits": {"nvidia.com/gpu": 4}}}
+
+
+PID_PROGRAM = """\
+import os
+import pulumi
+
+if pulumi.get_stack() == "bad":
+    raise ValueError("bad stack on purpose")
+pulumi.export("pid", os.getpid())
+pulumi.export("stack", pulumi.get_stack())
+"""
+
+
+def _requests(program_dir: Path, stacks: list[str]) -> list[PlanRequest]:
+    return [PlanRequest(stack=s, config={}, program_dir=program_dir) for s in stacks]
+
+
+def test_parallel_plans_run_in_workers_and_keep_request_order(tmp_path):
+    (tmp_path / "__main__.py").write_text(PID_PROGRAM)
+    stacks = [f"s{i}" for i in range(6)]
+    plans = plan_requests(_requests(tmp_path, stacks), jobs=2)
+    assert [p.outputs["stack"] for p in plans] == stacks
+    pids = {p.outputs["pid"] for p in plans}
+    # The parent plans the first request itself, forked workers plan the rest.
+    assert plans[0].outputs["pid"] == os.getpid()
+    assert len(pids - {os.getpid()}) >= 1, "no plan ran in a worker process"
+
+
+def test_parallel_and_sequential_plans_are_identical():
+    requests = [PlanRequest(stack=s, config=CONFIG, secret_keys=("fixture:password",),
+                            source="fixture", program_dir=FIXTURE) for s in ("a", "b", "c")]
+    sequential = [p.dumps() for p in plan_requests(requests, jobs=1)]
+    parallel = [p.dumps() for p in plan_requests(requests, jobs=2)]
+    assert parallel == sequential
+    assert all(SECRET_VALUE not in text for text in parallel)
+
+
+def test_failure_in_a_worker_names_its_stack(tmp_path):
+    (tmp_path / "__main__.py").write_text(PID_PROGRAM)
+    with pytest.raises(ProgramError, match="bad stack on purpose") as raised:
+        plan_requests(_requests(tmp_path, ["ok1", "ok2", "bad", "ok3"]), jobs=2)
+    assert raised.value.stack == "bad"
