@@ -9,6 +9,7 @@ order requested, so output does not depend on `jobs`.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import multiprocessing
 import os
@@ -71,8 +72,15 @@ def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
         return [first, *map(_plan, rest)]
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(rest) // (workers * 4))
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                initializer=_fresh_event_loop) as pool:
         return [first, *pool.map(_plan, rest, chunksize=chunk)]
+
+
+def _fresh_event_loop() -> None:
+    """A forked worker gets its own event loop: the inherited one shares its epoll
+    instance and wake-up socket with the parent and every sibling."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _plan(request: PlanRequest) -> Plan:
