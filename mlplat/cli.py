@@ -102,6 +102,9 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
             print_plan(plan_, console)
         if target is not None:
             console.print(f"Wrote {target}")
+    if len(plans) > 1:
+        total = sum(len(plan_.managed()) for plan_ in plans)
+        console.print(f"{len(plans)} stacks planned, {total} resources in all")
 
 
 def _chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,
