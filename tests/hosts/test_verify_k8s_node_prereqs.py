@@ -71,6 +71,9 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
     h.exec(["sh", "-c", f"echo '{SWAP_LINE}' >> /etc/fstab"], check=True)
     try:
         assert _active_swap_lines(h)
+        # systemd ignores fstab swap lines in a container, so the reload is observed
+        # on another unit generated from fstab: the storage role's NFS automount.
+        assert _needs_reload(h) == "yes", "probe unit does not notice fstab changes"
         play = tmp_path / "k8s.yml"
         play.write_text(
             yaml.safe_dump(
@@ -89,5 +92,19 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
         assert _active_swap_lines(h) == []
         fstab = h.exec(["cat", "/etc/fstab"], check=True).stdout
         assert f"# disabled by mlplat k8s_node_prereqs: {SWAP_LINE}" in fstab
+        # The role reloaded systemd after editing fstab.
+        assert _needs_reload(h) == "no"
     finally:
+        # Leave fstab and systemd's view of it as the converge left them.
         h.exec(["sed", "-i", "/swap.img none swap/d", "/etc/fstab"])
+        h.exec(["systemctl", "daemon-reload"])
+
+
+def _needs_reload(h: harness.Host) -> str:
+    """NeedDaemonReload of a unit systemd generated from /etc/fstab."""
+    path = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "storage.yml").read_text())[
+        "storage_nfs_mounts"
+    ][0]["path"]
+    unit = h.exec(["systemd-escape", "--path", "--suffix=automount", path], check=True)
+    show = ["systemctl", "show", "-p", "NeedDaemonReload", "--value", unit.stdout.strip()]
+    return h.exec(show).stdout.strip()
