@@ -92,7 +92,8 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     except ConfigError as error:
         _fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
-        _fail(f"{error.stack}: the Pulumi program failed: {error}", EXIT_FAILED)
+        where = f"{error.stack}: " if error.stack else ""
+        _fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
     console = Console(highlight=False)
     for plan_, target in zip(plans, outputs, strict=True):

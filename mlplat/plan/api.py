@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.config import EnvironmentConfig, environment_from_stack_config
-from mlplat.plan.engine import PROGRAM_DIR, run_program
+from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program
 from mlplat.plan.model import Plan
 from mlplat.stackfile import STACK_DIR, display_path, read_stack, stack_file
 
@@ -72,9 +72,15 @@ def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
         return [first, *map(_plan, rest)]
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(rest) // (workers * 4))
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                initializer=_fresh_event_loop) as pool:
-        return [first, *pool.map(_plan, rest, chunksize=chunk)]
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                    initializer=_fresh_event_loop) as pool:
+            return [first, *pool.map(_plan, rest, chunksize=chunk)]
+    except concurrent.futures.process.BrokenProcessPool as exc:
+        stacks = ", ".join(request.stack for request in rest)
+        raise ProgramError(f"a planning worker process died ({exc}); one of these stacks "
+                           f"killed it: {stacks}. Plan them with jobs=1 (-j 1) to see "
+                           "which.") from exc
 
 
 def _fresh_event_loop() -> None:

@@ -128,13 +128,16 @@ import pulumi
 
 if pulumi.get_stack() == "bad":
     raise ValueError("bad stack on purpose")
+if pulumi.get_stack() == "dies" and os.getpid() != int(pulumi.Config("t").require("parent")):
+    os._exit(3)  # a worker killed mid-plan (OOM killer, segfault in a native module)
 pulumi.export("pid", os.getpid())
 pulumi.export("stack", pulumi.get_stack())
 """
 
 
 def _requests(program_dir: Path, stacks: list[str]) -> list[PlanRequest]:
-    return [PlanRequest(stack=s, config={}, program_dir=program_dir) for s in stacks]
+    config = {"t:parent": str(os.getpid())}
+    return [PlanRequest(stack=s, config=config, program_dir=program_dir) for s in stacks]
 
 
 def test_parallel_plans_run_in_workers_and_keep_request_order(tmp_path):
@@ -162,3 +165,9 @@ def test_failure_in_a_worker_names_its_stack(tmp_path):
     with pytest.raises(ProgramError, match="bad stack on purpose") as raised:
         plan_requests(_requests(tmp_path, ["ok1", "ok2", "bad", "ok3"]), jobs=2)
     assert raised.value.stack == "bad"
+
+
+def test_a_dead_worker_is_a_clear_error_not_a_hang(tmp_path):
+    (tmp_path / "__main__.py").write_text(PID_PROGRAM)
+    with pytest.raises(ProgramError, match=r"worker process died.*dies"):
+        plan_requests(_requests(tmp_path, ["ok1", "ok2", "dies", "ok3"]), jobs=2)
