@@ -325,11 +325,17 @@ def test_key_check_on_real_gpg_output(tmp_path: Path) -> None:
             text=True,
         ).stdout
 
-    gpg("--quick-gen-key", "mlplat test <t@mlplat.invalid>", "ed25519", "sign,cert", "1d")
-    primary_fpr = gpg("--list-keys", "--with-colons").split("fpr:::::::::")[1].split(":")[0]
-    gpg("--quick-add-key", primary_fpr, "cv25519", "encr", "1d")  # a subkey, as NVIDIA's have
-    key = tmp_path / "key.asc"
-    key.write_text(gpg("--armor", "--export"))
+    try:
+        gpg("--quick-gen-key", "mlplat test <t@mlplat.invalid>", "ed25519", "sign,cert", "1d")
+        primary_fpr = gpg("--list-keys", "--with-colons").split("fpr:::::::::")[1].split(":")[0]
+        gpg("--quick-add-key", primary_fpr, "cv25519", "encr", "1d")  # a subkey, as NVIDIA's
+        key = tmp_path / "key.asc"
+        key.write_text(gpg("--armor", "--export"))
+    finally:
+        # Key generation starts a gpg-agent for this home; stop exactly that one.
+        subprocess.run(
+            ["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True
+        )
     shown = gpg("--show-keys", "--with-colons", str(key))
     fprs = [line.split(":")[9] for line in shown.splitlines() if line.startswith("fpr:")]
     primary, sub = fprs[0], fprs[1]
