@@ -36,20 +36,15 @@ sys.path.insert(0, str(REPO / "tests" / "hosts"))
 
 import harness  # noqa: E402
 
+from bench import cpu_model  # noqa: E402
+
 HEADING = "## Ansible converge (issue #4)"
 GROUPS = {"gpu_hosts": ["gpu1"], "cpu_hosts": ["cpu1", "cpu2"]}
 TARGET_RATIO = 3.0
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_kb = 0
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem_kb = int(Path("/proc/meminfo").read_text().split()[1])

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import cpu_model
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PERFORMANCE_DOC = REPO_ROOT / "docs" / "performance.md"
 SECTION = "## Offline plans (issue #3)"
@@ -64,12 +66,11 @@ def environment_configs(count: int):
 
 def worker(count: int, jobs: int) -> None:
     """Plan `count` environments with `jobs` processes; print a JSON line with timings."""
-    started = time.perf_counter()
     from mlplat.plan import environment_request, plan_requests
 
     requests = [environment_request(config, stack=f"bench{index}")
                 for index, config in enumerate(environment_configs(count))]
-    imported = time.perf_counter()
+    started = time.perf_counter()
     plans = plan_requests(requests, jobs=jobs)
     finished = time.perf_counter()
     # Children are waited for by the pool, so RUSAGE_CHILDREN holds the largest worker.
@@ -77,7 +78,7 @@ def worker(count: int, jobs: int) -> None:
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(json.dumps({"count": count, "jobs": jobs,
                       "registrations": sum(len(plan) for plan in plans),
-                      "imports_s": imported - started, "plan_s": finished - imported,
+                      "plan_s": finished - started,
                       "peak_rss_mib": peak_kib / 1024}))
 
 
@@ -131,7 +132,7 @@ def render(rows: list[dict[str, Any]], cli_one: float, cli_all: float, jobs: int
         "",
         f"Command: `.venv/bin/python -m bench.plan_bench` — measured "
         f"{datetime.date.today().isoformat()} on {os.cpu_count()} cores "
-        f"({_cpu_model()}), {platform.python_implementation()} {platform.python_version()}, "
+        f"({cpu_model()}), {platform.python_implementation()} {platform.python_version()}, "
         f"1-min load average at the end {load:.1f}.",
         "",
         "Each row is one fresh worker process planning N distinct environments (tiers, pools "
@@ -177,16 +178,6 @@ def render(rows: list[dict[str, Any]], cli_one: float, cli_all: float, jobs: int
         "",
     ]
     return "\n".join(lines)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def write_section(text: str) -> None:

@@ -11,15 +11,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from mlplat.config import ConfigError
-
-if TYPE_CHECKING:
-    from mlplat.plan import PlanRequest
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -76,7 +72,7 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
 
     Several stacks (or --all) are validated first, all of them, then planned in parallel;
     JSON files are written only when every plan succeeded."""
-    from mlplat.plan import ProgramError, default_jobs, plan_requests
+    from mlplat.plan import ProgramError, default_jobs, plan_requests, stack_request
     from mlplat.render import print_plan
     from mlplat.stackfile import STACK_DIR, available_stacks
 
@@ -84,7 +80,7 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     try:
         names = _chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
         outputs = _json_targets(names, json_path, json_dir)
-        requests = [_existing_stack_request(name, directory) for name in names]
+        requests = [stack_request(name, directory) for name in names]
         plans = plan_requests(requests, jobs=jobs or default_jobs())
         for plan_, target in zip(plans, outputs, strict=True):
             if target is not None:
@@ -149,18 +145,6 @@ def _write_plan(target: Path, text: str) -> None:
         write_atomically(target, text)
     except OSError as error:
         raise ConfigError(f"{target}: cannot write: {error.strerror or error}") from error
-
-
-def _existing_stack_request(stack: str, directory: Path) -> PlanRequest:
-    from mlplat.plan import stack_request
-    from mlplat.stackfile import available_stacks, display_path, stack_file
-
-    path = stack_file(stack, directory)
-    if not path.exists():
-        known = ", ".join(available_stacks(directory)) or "none"
-        raise ConfigError(f"{display_path(path)}: no such stack file (unknown stack {stack!r}; "
-                          f"known stacks: {known})")
-    return stack_request(stack, directory)
 
 
 @main.command()

@@ -86,11 +86,6 @@ def read_stack_config(path: Path) -> dict[str, Any]:
     return read_stack(path)[0]
 
 
-def secret_keys(path: Path) -> list[str]:
-    """Config keys whose values are Pulumi secrets (`secure:`)."""
-    return read_stack(path)[1]
-
-
 def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 

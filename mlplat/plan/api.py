@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplat.config import EnvironmentConfig, environment_from_stack_config
+from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
 from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program
 from mlplat.plan.model import Plan
-from mlplat.stackfile import STACK_DIR, display_path, read_stack, stack_file
+from mlplat.stackfile import STACK_DIR, available_stacks, display_path, read_stack, stack_file
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,15 @@ class PlanRequest:
 def stack_request(stack: str, stack_dir: Path = STACK_DIR) -> PlanRequest:
     """Validate `stacks/Pulumi.<stack>.yaml`; raises ConfigError naming the file and field."""
     path = stack_file(stack, stack_dir)
+    shown = display_path(path)
+    if not path.exists():
+        known = ", ".join(available_stacks(stack_dir)) or "none"
+        raise ConfigError(f"{shown}: no such stack file (unknown stack {stack!r}; "
+                          f"known stacks: {known})")
     config, secrets = read_stack(path)
     # Validate first: errors name the file and field, not a line of the program.
-    environment_from_stack_config(config, display_path(path))
-    return PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets),
-                       source=display_path(path))
+    environment_from_stack_config(config, shown)
+    return PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
 
 
 def environment_request(config: EnvironmentConfig, stack: str = "test") -> PlanRequest:

@@ -7,6 +7,7 @@ import time
 import harness
 import pytest
 from _services import role_enabled_units
+from _units import unit_for_path, unit_property
 from conftest import REPO, ConvergedSite
 
 pytestmark = pytest.mark.hosts
@@ -22,11 +23,7 @@ REQUIRED_BY_ROLE = {
 
 
 def _states(host: harness.Host, units: set[str]) -> dict[str, str]:
-    # One query per unit: a batched is-active drops lines for units it rejects.
-    return {
-        u: host.exec(["systemctl", "show", "-p", "ActiveState", "--value", u]).stdout.strip()
-        for u in sorted(units)
-    }
+    return {u: unit_property(host, u, "ActiveState") for u in sorted(units)}
 
 
 def _enabled(host: harness.Host) -> set[str]:
@@ -95,7 +92,4 @@ def _generated_automounts(host: harness.Host) -> set[str]:
         for f in fstab
         if len(f.split()) >= 4 and not f.startswith("#") and "x-systemd.automount" in f.split()[3]
     ]
-    return {
-        host.exec(["systemd-escape", "--path", "--suffix=automount", p], check=True).stdout.strip()
-        for p in paths
-    }
+    return {unit_for_path(host, p, "automount") for p in paths}

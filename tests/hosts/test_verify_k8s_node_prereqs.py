@@ -7,6 +7,7 @@ from pathlib import Path
 import harness
 import pytest
 import yaml
+from _units import STAGED_NFS_MOUNT, unit_for_path, unit_property
 from conftest import REPO, ConvergedSite
 
 pytestmark = pytest.mark.hosts
@@ -102,9 +103,5 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
 
 def _needs_reload(h: harness.Host) -> str:
     """NeedDaemonReload of a unit systemd generated from /etc/fstab."""
-    path = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "storage.yml").read_text())[
-        "storage_nfs_mounts"
-    ][0]["path"]
-    unit = h.exec(["systemd-escape", "--path", "--suffix=automount", path], check=True)
-    show = ["systemctl", "show", "-p", "NeedDaemonReload", "--value", unit.stdout.strip()]
-    return h.exec(show).stdout.strip()
+    unit = unit_for_path(h, STAGED_NFS_MOUNT["path"], "automount")
+    return unit_property(h, unit, "NeedDaemonReload")

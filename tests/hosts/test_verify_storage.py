@@ -8,6 +8,7 @@ from pathlib import Path
 import harness
 import pytest
 import yaml
+from _units import STAGED_NFS_MOUNT, unit_for_path, unit_property
 from conftest import REPO, ConvergedSite
 
 pytestmark = pytest.mark.hosts
@@ -15,9 +16,7 @@ pytestmark = pytest.mark.hosts
 DEFAULTS = yaml.safe_load(
     (REPO / "ansible" / "roles" / "storage" / "defaults" / "main.yml").read_text()
 )
-MOUNT = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "storage.yml").read_text())[
-    "storage_nfs_mounts"
-][0]
+MOUNT = STAGED_NFS_MOUNT
 IMAGE = "/var/tmp/mlplat-scratch-test.img"
 
 
@@ -62,12 +61,11 @@ def test_fstab_change_reloaded_systemd(site: ConvergedSite) -> None:
     # The role reloads systemd after writing fstab: the generated unit for the
     # staged share exists and systemd does not report a stale fstab.
     for h in site.hosts:
-        unit = h.exec(["systemd-escape", "--path", "--suffix=automount", MOUNT["path"]], check=True)
-        name = unit.stdout.strip()
-        stale = h.exec(["systemctl", "show", "-p", "NeedDaemonReload", "--value", name])
-        assert stale.stdout.strip() == "no", f"{h.name}: {name} needs daemon-reload"
-        loaded = h.exec(["systemctl", "show", "-p", "LoadState", "--value", name])
-        assert loaded.stdout.strip() == "loaded", f"{h.name}: {name} not generated from fstab"
+        name = unit_for_path(h, MOUNT["path"], "automount")
+        stale = unit_property(h, name, "NeedDaemonReload")
+        assert stale == "no", f"{h.name}: {name} needs daemon-reload"
+        loaded = unit_property(h, name, "LoadState")
+        assert loaded == "loaded", f"{h.name}: {name} not generated from fstab"
 
 
 def test_scratch_with_other_filesystem_is_refused_untouched(
