@@ -37,6 +37,15 @@ class PlanRequest:
 
 def stack_request(stack: str, stack_dir: Path = STACK_DIR) -> PlanRequest:
     """Validate `stacks/Pulumi.<stack>.yaml`; raises ConfigError naming the file and field."""
+    return _validated_stack(stack, stack_dir)[0]
+
+
+def validate_stack(stack: str, stack_dir: Path = STACK_DIR) -> EnvironmentConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` without planning it."""
+    return _validated_stack(stack, stack_dir)[1]
+
+
+def _validated_stack(stack: str, stack_dir: Path) -> tuple[PlanRequest, EnvironmentConfig]:
     path = stack_file(stack, stack_dir)
     shown = display_path(path)
     if not path.exists():
@@ -45,8 +54,9 @@ def stack_request(stack: str, stack_dir: Path = STACK_DIR) -> PlanRequest:
                           f"known stacks: {known})")
     config, secrets = read_stack(path)
     # Validate first: errors name the file and field, not a line of the program.
-    environment_from_stack_config(config, shown)
-    return PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
+    environment = environment_from_stack_config(config, shown)
+    request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
+    return request, environment
 
 
 def environment_request(config: EnvironmentConfig, stack: str = "test") -> PlanRequest:

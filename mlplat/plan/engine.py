@@ -21,12 +21,12 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from mlplat.core.paths import STACKS_DIR
 from mlplat.plan.mocks import DeterministicMocks
 from mlplat.plan.model import Plan, ResourceRecord, normalise
 
 PROJECT = "mlplat"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PROGRAM_DIR = REPO_ROOT / "stacks"
+PROGRAM_DIR = STACKS_DIR
 
 # The Pulumi SDK keeps process-wide state (an event loop, a callback registry) that is not
 # safe to drive from two threads at once; plans in one process run one at a time.

@@ -238,7 +238,8 @@ def test_plan_all_validates_every_stack_before_planning_any(team_stacks: Path, t
     (("demo", "demo"), "stack named twice: demo"),
     (("--all", "--json", "x.json"), "--json x.json: takes one stack"),
     (("demo", "--json", "x.json", "--json-dir", "."), "give one of them"),
-    (("demo", "--json-dir", "no-such-dir"), "--json-dir no-such-dir: directory does not exist"),
+    (("demo", "--json-dir", "Pulumi.nlp.yaml"),
+     "'--json-dir': Directory 'Pulumi.nlp.yaml' is a file"),
 ])
 def test_plan_argument_misuse_is_bad_input(team_stacks: Path, args, fragment):
     result = run("plan", *args, "--stack-dir", str(team_stacks), cwd=team_stacks)

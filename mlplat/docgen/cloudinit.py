@@ -1,20 +1,23 @@
-"""Markdown tables of the input models, generated for cloud-init/README.md."""
+"""The inputs tables of cloud-init/README.md, generated from the cloud-init input models."""
 
 from __future__ import annotations
 
 import enum
 import types
 import typing
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from mlplat.cloudinit.models import TEMPLATE_MODELS
+from mlplat.core.paths import CLOUD_INIT_DIR
+from mlplat.docgen.markdown import replace_block, table
 
-BEGIN = "<!-- BEGIN GENERATED INPUTS (python -m mlplat.cloudinit inputs-table) -->"
-END = "<!-- END GENERATED INPUTS -->"
+README: Final = CLOUD_INIT_DIR / "README.md"
+BEGIN: Final = "<!-- BEGIN GENERATED INPUTS (mlplat docs) -->"
+END: Final = "<!-- END GENERATED INPUTS -->"
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:
@@ -39,10 +42,10 @@ def _type_name(annotation: Any) -> str:
     if annotation is type(None):
         return "null"
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return " \\| ".join(f"`{m.value}`" for m in annotation)
+        return " | ".join(f"`{m.value}`" for m in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    return getattr(annotation, "__name__", str(annotation))
+    return str(getattr(annotation, "__name__", annotation))
 
 
 def _default(field: FieldInfo) -> str:
@@ -59,14 +62,13 @@ def _default(field: FieldInfo) -> str:
     return f"`{value!r}`" if value is not None else "`None`"
 
 
-def _rows(model: type[BaseModel], prefix: str) -> list[str]:
-    rows = []
-    nested = []
+def _rows(model: type[BaseModel], prefix: str) -> list[list[str]]:
+    rows: list[list[str]] = []
+    nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        desc = (field.description or "").replace("|", "\\|")
-        type_name = _type_name(field.annotation).replace(" | ", " \\| ")
-        rows.append(f"| `{path}` | {type_name} | {_default(field)} | {desc} |")
+        rows.append([f"`{path}`", _type_name(field.annotation), _default(field),
+                     field.description or ""])
         sub = _submodel(field.annotation)
         if sub is not None:
             nested.append((path, sub))
@@ -75,16 +77,19 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     return rows
 
 
-def inputs_table() -> str:
-    parts = [BEGIN]
+def _body() -> str:
+    lines: list[str] = []
     for template, model in sorted(TEMPLATE_MODELS.items()):
-        parts += [
-            "",
-            f"#### `{template}` — `{model.__name__}`",
-            "",
-            "| Field | Type | Default | Description |",
-            "|---|---|---|---|",
-            *_rows(model, ""),
-        ]
-    parts += ["", END]
-    return "\n".join(parts) + "\n"
+        lines += ["", f"#### `{template}` — `{model.__name__}`", "",
+                  *table(["Field", "Type", "Default", "Description"], _rows(model, ""))]
+    return "\n".join([*lines, ""]) + "\n"
+
+
+def inputs_table() -> str:
+    """The generated block, markers included, as it stands in the README."""
+    return f"{BEGIN}\n{_body()}{END}\n"
+
+
+def render_readme(current: str) -> str:
+    """cloud-init/README.md with its generated block brought up to date."""
+    return replace_block(current, BEGIN, END, _body(), str(README))
