@@ -37,10 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check mlplat components stacks tests bench
 	$(BIN)/mypy
 
-# Refresh committed golden files (plan snapshot, rendered cloud-init) after an intended change.
+# Refresh committed golden files (plan snapshot, rendered cloud-init) and every generated
+# document (mlplat docs) after an intended change.
 snapshots: $(STAMP)
 	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_plan_snapshot.py tests/cloudinit -m "not hosts"
-	$(BIN)/python -m mlplat.docgen
+	$(BIN)/mlplat docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
