@@ -132,37 +132,46 @@ class _Expansion:
         self.source = source
         self.limits = limits
         self.lines = lines
-        self.sizes: dict[int, int] = {}  # id(node) -> values below it, aliases expanded
+        # id(node) -> (values at and below it, height), aliases expanded
+        self.sizes: dict[int, tuple[int, int]] = {}
         self.open: set[int] = set()  # nodes being walked: meeting one again is a cycle
 
     def size(self, node: yaml.Node, path: YamlPath, depth: int) -> int:
+        """Values at and below `node` (aliases expanded); `depth` is its expanded depth."""
         key = id(node)
         if key in self.open:
             raise YamlError(f"{self.source}: line {node.start_mark.line + 1}: an alias refers "
                             "to the value that contains it (a recursive alias)")
-        if key in self.sizes:
-            return self.sizes[key]
-        if depth > self.limits.max_depth:
+        if key not in self.sizes:
+            self.open.add(key)
+            self.sizes[key] = self._walk(node, path, depth)
+            self.open.discard(key)
+        total, height = self.sizes[key]
+        # A node met again through an alias sits at another depth: check it there too.
+        if depth + height > self.limits.max_depth:
             raise YamlError(f"{self.source}: line {node.start_mark.line + 1}: nested more than "
                             f"{self.limits.max_depth} levels deep (aliases expanded)")
-        self.open.add(key)
-        total = 1
+        return total
+
+    def _walk(self, node: yaml.Node, path: YamlPath, depth: int) -> tuple[int, int]:
+        total, height = 1, 0
+        children: list[tuple[yaml.Node, YamlPath]] = []
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 child = (*path, key_node.value) if isinstance(key_node, yaml.ScalarNode) else path
                 self.lines.setdefault(child, key_node.start_mark.line + 1)
-                total += self.size(key_node, child, depth + 1)
-                total += self.size(value_node, child, depth + 1)
+                children += [(key_node, child), (value_node, child)]
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self.lines.setdefault((*path, index), item.start_mark.line + 1)
-                total += self.size(item, (*path, index), depth + 1)
-        self.open.discard(key)
+                children.append((item, (*path, index)))
+        for child_node, child_path in children:
+            total += self.size(child_node, child_path, depth + 1)
+            height = max(height, 1 + self.sizes[id(child_node)][1])
         if total > self.limits.max_values:
             raise YamlError(f"{self.source}: line {node.start_mark.line + 1}: aliases expand "
                             f"to more than {self.limits.max_values} values")
-        self.sizes[key] = total
-        return total
+        return total, height
 
 
 class _Loader(_BaseLoader):

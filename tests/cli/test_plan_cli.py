@@ -245,3 +245,37 @@ def test_plan_argument_misuse_is_bad_input(team_stacks: Path, args, fragment):
     result = run("plan", *args, "--stack-dir", str(team_stacks), cwd=team_stacks)
     assert_bad_input(result, fragment)
     assert not (team_stacks / "x.json").exists()
+
+
+def test_plan_all_reports_every_bad_file_before_exiting(team_stacks: Path, tmp_path: Path):
+    for name, change in (("speech", lambda c: c["mlplat:gpuPools"][0].update(gpuLimit="lots")),
+                         ("nlp", lambda c: c.update({"mlplat:team": "Not A Label"}))):
+        path = team_stacks / f"Pulumi.{name}.yaml"
+        document = yaml.safe_load(path.read_text())
+        change(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run("plan", "--all", "--stack-dir", str(team_stacks))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert "Pulumi.nlp.yaml: mlplat:team:" in lines[0]
+    assert "Pulumi.speech.yaml: mlplat:gpuPools[0].gpuLimit:" in lines[1]
+    assert "Plan:" not in result.stdout
+
+
+def test_validate_unknown_stack_lists_the_known_ones(team_stacks: Path):
+    result = run("validate", "nosuchstack", "--stack-dir", str(team_stacks))
+    assert_bad_input(result, "Pulumi.nosuchstack.yaml", "unknown stack 'nosuchstack'",
+                     "known stacks: demo, nlp, speech")
+
+
+def test_json_dir_is_created_and_files_are_readable_by_others(tmp_path: Path):
+    out = tmp_path / "new" / "plans"
+    result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", *MLPLAT, "plan",
+                             "demo", "-q", "--json-dir", str(out)], cwd=REPO_ROOT,
+                            env=clean_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    written = out / "demo.json"
+    assert json.loads(written.read_text())["stack"] == "demo"
+    assert oct(written.stat().st_mode & 0o777) == oct(0o644)

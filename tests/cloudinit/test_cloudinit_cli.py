@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from cloudinit_cases import EXAMPLES_DIR, REPO, load_example, require_cloud_init
 
 from mlplat.cli import main as mlplat_main
@@ -118,3 +119,22 @@ def test_module_entry_point_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert f"error: {bad}: admin.ssh_authorized_keys[0]: not an SSH public key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_every_problem_is_one_line_in_the_users_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    data = load_example(GPU_EXAMPLE)
+    data["admin"]["name"] = 1.33
+    data["admin"]["ssh_authorised_keys"] = []
+    data["node_pol"] = "x"
+    bad.write_text(yaml.safe_dump(data))
+    assert main(["render", "gpu-node", "--inputs", str(bad)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f'error: {bad}: admin.name: must be a string, got 1.33 (a number): quote it, "1.33"',
+        f"error: {bad}: admin.ssh_authorised_keys: unknown key; "
+        "did you mean admin.ssh_authorized_keys?",
+        f"error: {bad}: node_pol: unknown key; did you mean node_pool?",
+    ]
