@@ -1,5 +1,5 @@
 # mlplat — two commands do all the set-up on a fresh machine:
-#   make plan   offline plan (and audit) of the demo team environment
+#   make plan   offline plan of the demo team environment
 #   make test   the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
