@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlplat.core.paths import REPO_ROOT
+
 pytestmark = pytest.mark.cli
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MLPLAT = [sys.executable, "-m", "mlplat.cli"]
 CIPHERTEXT = "v1:c2VjcmV0LWNpcGhlcnRleHQtbmV2ZXItcHJpbnRlZA=="
 
@@ -86,9 +88,20 @@ def test_plan_json_is_identical_across_runs(tmp_path: Path):
     assert document["summary"]["resources"] > 60
 
 
+def fake_pulumi(directory: Path) -> tuple[str, Path]:
+    """A `pulumi` on PATH that records being run: the plan must never call it."""
+    marker = directory / "pulumi-was-run"
+    binary = directory / "bin" / "pulumi"
+    binary.parent.mkdir()
+    binary.write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\nexit 1\n")
+    binary.chmod(0o755)
+    return str(binary.parent), marker
+
+
 def test_plan_runs_with_no_network_and_no_pulumi_binary(tmp_path: Path):
     """The whole plan in a fresh network namespace (no interfaces but a down loopback):
-    any attempt to reach a cloud or a registry would fail."""
+    any attempt to reach a cloud or a registry would fail. A `pulumi` on PATH records any
+    call to it."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
     probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, check=False)
@@ -96,25 +109,43 @@ def test_plan_runs_with_no_network_and_no_pulumi_binary(tmp_path: Path):
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot create a network namespace in CI: {probe.stderr!r}")
         pytest.skip("user namespaces are not available here")
-    assert shutil.which("pulumi", path=clean_env()["PATH"]) is None
+    # The namespace really has no network: a listener of ours on this machine's loopback
+    # cannot be reached from inside one.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        reach = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=5)"
+        assert subprocess.run([sys.executable, "-c", reach], check=False).returncode == 0
+        inside = subprocess.run(["unshare", "-rn", sys.executable, "-c", reach],
+                                capture_output=True, text=True, check=False)
+        assert inside.returncode != 0 and "OSError" in inside.stderr, inside.stderr
+    fake_bin, marker = fake_pulumi(tmp_path)
     out = tmp_path / "offline.json"
-    result = run("plan", "demo", "--json", str(out), prefix=("unshare", "-rn"))
+    env = {**clean_env(), "PATH": fake_bin + os.pathsep + clean_env()["PATH"]}
+    result = subprocess.run(["unshare", "-rn", *MLPLAT, "plan", "demo", "--json", str(out)],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+    assert not marker.exists(), f"the plan ran pulumi: {marker.read_text()}"
     assert planned_count(result.stdout) > 60
     assert json.loads(out.read_text())["summary"]["resources"] == planned_count(result.stdout)
 
 
 def test_secret_config_values_never_reach_output(stack_dir: Path, tmp_path: Path):
-    def add_secret(config):
+    def add_secrets(config):
         config["aws:secretKey"] = {"secure": CIPHERTEXT}
+        config["mlplat:tags"]["owner"] = {"secure": CIPHERTEXT}
 
-    edit_demo(stack_dir, add_secret)
+    edit_demo(stack_dir, add_secrets)
     out = tmp_path / "plan.json"
     result = run("plan", "demo", "--stack-dir", str(stack_dir), "--json", str(out))
     assert result.returncode == 0, result.stderr
     for text in (result.stdout, result.stderr, out.read_text()):
         assert CIPHERTEXT not in text
         assert "c2VjcmV0" not in text
+    # The secret did reach the program, as the marker: the tag is there, its value is not.
+    vpc = next(r for r in json.loads(out.read_text())["resources"]
+               if r["type"] == "aws:ec2/vpc:Vpc")
+    assert vpc["inputs"]["tags"]["owner"] == "[secret]"
 
 
 def test_unknown_stack():
@@ -179,7 +210,8 @@ def test_failed_plan_leaves_previous_json_untouched(stack_dir: Path, tmp_path: P
 
 def test_validate_command(stack_dir: Path):
     ok = run("validate", "demo")
-    assert ok.returncode == 0 and "valid" in ok.stdout
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "demo: valid (vision-staging, 2 GPU pools)\n"
     edit_demo(stack_dir, lambda c: c.update({"mlplat:team": "Not A Label"}))
     assert_bad_input(run("validate", "demo", "--stack-dir", str(stack_dir)), "mlplat:team")
 
