@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
@@ -21,7 +21,10 @@ import yaml
 YamlPath = tuple[str | int, ...]
 
 # libyaml's parser when PyYAML was built with it: several times faster on many files.
-_BaseLoader: Final[type[yaml.SafeLoader]] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_KEY: Final = "<<"
 
 
@@ -101,6 +104,11 @@ def _problem(exc: yaml.YAMLError) -> str:
     return str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
 
 
+def _line(mark: Any) -> str:
+    """1-based line of a mark (libyaml and pure-Python marks differ in type only)."""
+    return str(mark.line + 1) if mark is not None else "?"
+
+
 def _check_nesting(text: str, source: str, max_depth: int) -> None:
     """Refuse deep nesting from the event stream, before anything recursive runs on it
     (the node composer recurses once per level, in C with libyaml)."""
@@ -109,7 +117,7 @@ def _check_nesting(text: str, source: str, max_depth: int) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > max_depth:
-                raise YamlError(f"{source}: line {event.start_mark.line + 1}: nested more "
+                raise YamlError(f"{source}: line {_line(event.start_mark)}: nested more "
                                 f"than {max_depth} levels deep")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
@@ -119,7 +127,7 @@ def _events(text: str) -> Iterator[yaml.Event]:
     loader = _BaseLoader(text)
     try:
         while loader.check_event():
-            yield loader.get_event()
+            yield loader.get_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
     finally:
         loader.dispose()
 
@@ -192,4 +200,4 @@ class _Loader(_BaseLoader):
                 raise YamlError(f"{self.source}: key {key_node.value!r} appears twice: "
                                 f"lines {first} and {line}")
             seen[(key_node.tag, key_node.value)] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)

@@ -10,6 +10,7 @@ role README (its meta/argument_specs.yml).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,13 +41,16 @@ def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
     """Every generated document. `roles_dir` points at another roles tree (tests)."""
     from mlplat.docgen import cloudinit, configuration, roles
 
+    def whole_file(_: str) -> str:
+        return configuration.render()
+
     docs = [
-        GeneratedDoc(configuration.TARGET, lambda _: configuration.render(), partial=False),
+        GeneratedDoc(configuration.TARGET, whole_file, partial=False),
         GeneratedDoc(cloudinit.README, cloudinit.render_readme),
     ]
     for role_dir in roles.role_dirs(roles_dir or roles.ROLES_DIR):
         docs.append(GeneratedDoc(role_dir / "README.md",
-                                 lambda text, d=role_dir: roles.render_readme(d, text)))
+                                 functools.partial(roles.render_readme, role_dir)))
     return docs
 
 

@@ -16,7 +16,7 @@ import json
 import runpy
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -72,7 +72,7 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 
 @contextlib.contextmanager
-def _without_source_positions():
+def _without_source_positions() -> Iterator[None]:
     """Skip the SDK's per-registration stack walk while planning.
 
     The SDK attaches the caller's stack to each registration for the engine's error
@@ -143,7 +143,7 @@ def _recording_monitor_class() -> type:
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
 
-            _ensure_event_loop()
+            _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
             # Deserialize once: the mocks get Python values, the record gets the wire JSON
             # (which still carries secret and resource-reference signatures).
             inputs = rpc.deserialize_properties(request.object)
@@ -280,7 +280,8 @@ def _run_in_context(
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
-    _ensure_event_loop().set_default_executor(_InlineExecutor())
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
+    loop.set_default_executor(_InlineExecutor())
     with _without_source_positions():
         try:
             _sync_await(run_pulumi_func(program))
