@@ -1,7 +1,7 @@
 """Render cloud-init user data from a template name and typed inputs.
 
 Pulumi components call :func:`render` directly (for ``ec2.LaunchTemplate``
-``user_data``); the command line in ``__main__`` wraps the same function.
+``user_data``); `mlplat cloud-init render` wraps the same function.
 """
 
 from __future__ import annotations

@@ -8,11 +8,10 @@ import typing
 from typing import Any, Final
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from mlplat.cloudinit.models import TEMPLATE_MODELS
 from mlplat.core.paths import CLOUD_INIT_DIR
+from mlplat.docgen.fields import default_cell
 from mlplat.docgen.markdown import replace_block, table
 
 README: Final = CLOUD_INIT_DIR / "README.md"
@@ -48,18 +47,8 @@ def _type_name(annotation: Any) -> str:
     return str(getattr(annotation, "__name__", annotation))
 
 
-def _default(field: FieldInfo) -> str:
-    if field.is_required():
-        return "**required**"
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-        if isinstance(value, BaseModel):
-            return "(see below)"
-        return f"`{value!r}`"
-    if field.default is PydanticUndefined:
-        return ""
-    value = field.default.value if isinstance(field.default, enum.Enum) else field.default
-    return f"`{value!r}`" if value is not None else "`None`"
+def _value(value: Any) -> str:
+    return f"`{value.value if isinstance(value, enum.Enum) else value!r}`"
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[list[str]]:
@@ -67,7 +56,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[list[str]]:
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        rows.append([f"`{path}`", _type_name(field.annotation), _default(field),
+        rows.append([f"`{path}`", _type_name(field.annotation), default_cell(field, _value),
                      field.description or ""])
         sub = _submodel(field.annotation)
         if sub is not None:

@@ -8,8 +8,6 @@ from enum import Enum
 from typing import Any, Final
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from mlplat.config import (
     CONFIG_NAMESPACE,
@@ -18,6 +16,7 @@ from mlplat.config import (
     EnvironmentConfig,
 )
 from mlplat.core.paths import DOCS_DIR
+from mlplat.docgen.fields import default_cell
 from mlplat.docgen.markdown import table
 
 TARGET: Final = DOCS_DIR / "configuration.md"
@@ -41,17 +40,7 @@ def _type_name(annotation: Any) -> str:
     return str(getattr(annotation, "__name__", annotation))
 
 
-def _default(field: FieldInfo) -> str:
-    if field.is_required():
-        return "**required**"
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    elif field.default is PydanticUndefined:
-        return ""
-    else:
-        value = field.default
-    if isinstance(value, BaseModel):
-        return "(see below)"
+def _value(value: Any) -> str:
     if isinstance(value, Enum):
         return f"`{value.value}`"
     if isinstance(value, list):
@@ -96,7 +85,7 @@ def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[Ba
         is_list = typing.get_origin(annotation) is list
         if nested is not None:
             sections.append((path + ("[]" if is_list else ""), nested))
-        rows.append([f"`{path}`", _type_name(annotation), _default(field),
+        rows.append([f"`{path}`", _type_name(annotation), default_cell(field, _value),
                      field.description or ""])
     return rows
 
