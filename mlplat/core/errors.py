@@ -84,7 +84,8 @@ def format_validation_errors(
         ours = [message for kind, message in problems if kind in ("value_error",
                                                                   "assertion_error")]
         for message in dict.fromkeys(ours or [message for _, message in problems]):
-            lines.append(f"{source}: {_where(loc, message, model, field_path)}{message}")
+            where, text = _where(loc, message, model, field_path)
+            lines.append(f"{source}: {where}{text}")
     return lines
 
 
@@ -129,18 +130,25 @@ def _shown(value: Any) -> str:
 
 
 def _where(loc: Location, message: str, model: type[BaseModel] | None,
-           field_path: Callable[[Location], str]) -> str:
-    """The `field.path: ` prefix. A rule on a whole model names the fields its message
-    mentions (`ansible_pull, callback: ...`), not the model."""
+           field_path: Callable[[Location], str]) -> tuple[str, str]:
+    """The `field.path: ` prefix, and the message without a field name it starts with.
+
+    A rule on a whole model names the fields its message mentions (`ansible_pull, callback:
+    ...`; `network.natMode` as written), not the model."""
     target = _model_at(model, loc)
     if target is not None:
-        mentioned = [name for name in _field_names(target)
-                     if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message)]
+        names = "|".join(re.escape(name) for name in _field_names(target))
+        mentioned = list(dict.fromkeys(
+            match.group(1) for match in re.finditer(rf"(?<![\w.])((?:{names})(?:\.\w+)*)(?!\w)",
+                                                    message))) if names else []
         if mentioned:
-            return ", ".join(field_path((*loc, name)) for name in mentioned) + ": "
+            for name in mentioned:
+                message = message.removeprefix(f"{name}: ")
+            paths = [field_path((*loc, *name.split("."))) for name in mentioned]
+            return ", ".join(paths) + ": ", message
     if not loc:
-        return ""
-    return f"{field_path(loc)}: "
+        return "", message
+    return f"{field_path(loc)}: ", message
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:

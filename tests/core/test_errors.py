@@ -96,3 +96,16 @@ def test_a_model_rule_naming_no_field_is_still_one_plain_line():
         "FILE: high: required field is missing",
         "FILE: hihg: unknown key; did you mean high?",
     ]
+
+
+def test_stack_rules_name_the_fields_as_written_without_repeating_them():
+    raw = demo_raw()
+    raw["env"] = "prod"
+    raw["network"]["natMode"] = "single"
+    lines = errors_of(EnvironmentConfig, raw, field_path=stack_path)
+    assert len(lines) == 1 and lines[0].startswith("FILE: mlplat:network.natMode: "), lines
+    raw = demo_raw()
+    raw["gpuPools"].append(dict(raw["gpuPools"][0]))
+    lines = errors_of(EnvironmentConfig, raw, field_path=stack_path)
+    assert len(lines) == 1 and lines[0].startswith("FILE: mlplat:gpuPools: duplicate"), lines
+    assert not any("mlplat:: " in line or line.startswith("FILE: mlplat: ") for line in lines)
