@@ -226,7 +226,7 @@ def controller_policy(scope: ControllerScope) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def node_trust_policy() -> dict[str, Any]:
+def node_trust_policy() -> dict:
     """Trust for EC2 instances (Karpenter-launched nodes)."""
     return {
         "Version": "2012-10-17",
@@ -241,7 +241,7 @@ def node_trust_policy() -> dict[str, Any]:
     }
 
 
-def interruption_queue_policy(queue_arn: str, rule_arns: list[str]) -> dict[str, Any]:
+def interruption_queue_policy(queue_arn: str, rule_arns: list[str]) -> dict:
     """Only our EventBridge rules (and the SQS service itself) may send; plain HTTP is refused
     for everyone."""
     return {
