@@ -93,3 +93,13 @@ def types_in_family(family: str) -> list[GpuInstanceType]:
         (t for t in GPU_INSTANCE_TYPES.values() if t.family == family),
         key=lambda t: (t.gpus, t.vcpus),
     )
+
+
+def is_graviton(instance_type: str) -> bool:
+    """m7g.large, c8gd.xlarge, t4g.small, r7gn... -> True (a `g` after the generation
+    digit marks AWS Graviton, i.e. arm64)."""
+    family = instance_type.split(".", 1)[0]
+    for index, char in enumerate(family):
+        if char.isdigit():
+            return family[index + 1 : index + 2] == "g"
+    return False

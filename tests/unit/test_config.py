@@ -7,12 +7,19 @@ from typing import Any
 
 import pytest
 
+from components import versions
 from mlplat.config import (
+    INTERRUPTION_QUEUE_SUFFIX,
+    MAX_AVAILABILITY_ZONES,
+    SQS_QUEUE_NAME_MAX,
+    SUPPORTED_KUBERNETES_VERSIONS,
     ConfigError,
     Env,
     NatMode,
     environment_from_stack_config,
 )
+from mlplat.config import cluster as config_cluster
+from mlplat.config import environment as config_environment
 
 pytestmark = pytest.mark.unit
 
@@ -218,3 +225,87 @@ def test_explicit_protect_data_overrides_tier_default(demo_config):
     demo_config["mlplat:protectData"] = False
     env = parse(demo_config)
     assert env.env is Env.PROD and env.deletion_protection is False
+
+
+# ------------------------------------------------------------ rules moved out of components
+# Components trust a validated config; each rule they used to re-check lives here once.
+
+
+@pytest.mark.parametrize("key", ["aws:cloudformation:stack", "AWS:Foo", "karpenter.sh/nodepool",
+                                 "karpenter.sh/nodeclaim", "karpenter.k8s.aws/ec2nodeclass",
+                                 "kubernetes.io/cluster/vision-staging", "eks:eks-cluster-name"])
+def test_reserved_tag_keys_are_refused(demo_config, key):
+    demo_config["mlplat:tags"][key] = "x"
+    assert (f"{SOURCE}: mlplat:tags: tag key {key!r} is reserved" in error_of(demo_config))
+
+
+def test_tag_keys_merely_resembling_reserved_ones_are_accepted(demo_config):
+    demo_config["mlplat:tags"]["karpenter.sh-owner"] = "x"
+    demo_config["mlplat:tags"]["kubernetes.io/owner"] = "x"
+    assert parse(demo_config).tags["karpenter.sh-owner"] == "x"
+
+
+def test_kubernetes_version_needs_an_addon_row(demo_config, monkeypatch):
+    # A version offered by config but missing from the add-on table would have failed deep
+    # inside the Cluster component; config now names the field instead.
+    monkeypatch.setattr(config_cluster, "SUPPORTED_KUBERNETES_VERSIONS",
+                        (*config_cluster.SUPPORTED_KUBERNETES_VERSIONS, "1.35"))
+    demo_config["mlplat:cluster"]["kubernetesVersion"] = "1.35"
+    assert (f"{SOURCE}: mlplat:cluster.kubernetesVersion: '1.35' has no EKS add-on pins in "
+            "components/versions.py" in error_of(demo_config))
+
+
+def test_every_supported_kubernetes_version_has_an_addon_row():
+    assert set(SUPPORTED_KUBERNETES_VERSIONS) <= set(versions.ADDON_VERSIONS)
+
+
+def test_system_node_group_cannot_mix_architectures(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": ["m7g.large",
+                                                                          "m7i.large"]}
+    assert (f"{SOURCE}: mlplat:cluster.systemNodeGroup.instanceTypes: mixes Graviton (arm64) "
+            "and x86_64" in error_of(demo_config))
+
+
+def test_system_node_group_of_one_architecture_is_accepted(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": ["m7g.large",
+                                                                          "c8gd.xlarge"]}
+    assert parse(demo_config).cluster.system_node_group.instance_types[0] == "m7g.large"
+
+
+def test_interruption_queue_name_must_fit_sqs(demo_config, monkeypatch):
+    # DNS-label teams (<= 30 characters) always fit today; the rule guards the limit if the
+    # name scheme changes. Shrink the limit to see it fire with its message.
+    monkeypatch.setattr(config_environment, "SQS_QUEUE_NAME_MAX", 20)
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:: team and env make the interruption queue "
+                              "name 'vision-staging-karpenter' (24 characters); SQS allows 20")
+
+
+def test_longest_team_name_fits_the_queue_name(demo_config):
+    demo_config["mlplat:team"] = "a" * 30
+    demo_config["mlplat:env"] = "staging"
+    name = parse(demo_config).name + INTERRUPTION_QUEUE_SUFFIX
+    assert len(name) <= SQS_QUEUE_NAME_MAX
+
+
+@pytest.mark.parametrize(("cidr", "fragment"), [
+    ("0.0.0.0/0", "0.0.0.0/0 would open the API to everyone"),
+    ("10.0.0.1/8", "is not an IPv4 CIDR"),
+    ("not-a-cidr", "is not an IPv4 CIDR"),
+])
+def test_private_endpoint_access_cidrs_are_validated(demo_config, cidr, fragment):
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = [cidr]
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:cluster.endpoint.privateAccessCidrs: ")
+    assert fragment in message
+
+
+def test_more_availability_zones_than_the_layout_holds(demo_config):
+    demo_config["mlplat:network"]["availabilityZones"] = MAX_AVAILABILITY_ZONES + 1
+    assert (f"{SOURCE}: mlplat:network.availabilityZones: Input should be less than or equal "
+            f"to {MAX_AVAILABILITY_ZONES}" in error_of(demo_config))
+
+
+def test_team_must_be_a_dns_label(demo_config):
+    demo_config["mlplat:team"] = "Vision_Team"
+    assert f"{SOURCE}: mlplat:team: must be a DNS label" in error_of(demo_config)

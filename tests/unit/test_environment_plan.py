@@ -68,7 +68,7 @@ def test_kubernetes_resources_use_the_cluster_provider(demo_plan):
 
 
 def test_everything_hangs_under_the_team_environment(demo_plan):
-    root = demo_plan.one("mlplat:environment:TeamEnvironment")
+    root = demo_plan.one("mlplat:compositions/aws:TeamEnvironment")
     assert root.name == "vision-staging"
     for record in demo_plan.resources:
         if record is root:
