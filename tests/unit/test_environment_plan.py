@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import json
 import subprocess
 import sys
 
@@ -95,10 +96,56 @@ def test_stack_exports(demo_plan):
     assert outputs["cluster_name"] == "vision-staging"
     assert sorted(outputs["gpu_node_pools"]) == ["serving", "training"]
     assert len(outputs["private_subnet_ids"]) == 3
-    assert "aws eks get-token" in outputs["kubeconfig"] or "get-token" in outputs["kubeconfig"]
+    kubeconfig = json.loads(outputs["kubeconfig"])
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert user["user"]["exec"]["args"] == ["eks", "get-token", "--cluster-name", "vision-staging",
+                                            "--region", "eu-west-1", "--output", "json"]
+    assert set(user["user"]) == {"exec"}, "no static token or client certificate"
 
 
 def test_configuration_reference_is_fresh():
     result = subprocess.run([sys.executable, "-m", "mlplat.docgen", "--check"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# ------------------------------------------------------------------ type tokens
+
+
+def _component_classes() -> dict[str, type]:
+    """Every ComponentResource class defined under components/, by class name."""
+    import pkgutil
+
+    import pulumi
+
+    import components
+
+    for info in pkgutil.walk_packages(components.__path__, "components."):
+        importlib.import_module(info.name)
+    classes: dict[str, type] = {}
+    pending = list(pulumi.ComponentResource.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("components."):
+            assert cls.__name__ not in classes, f"two components named {cls.__name__}"
+            classes[cls.__name__] = cls
+    return classes
+
+
+def _rule_token(cls: type) -> str:
+    """`mlplat:<area>/<module>:<Type>` from where the class is defined (components/__init__.py)."""
+    module = cls.__module__.removeprefix("components.").replace(".", "/")
+    return f"mlplat:{module}:{cls.__name__}"
+
+
+def test_component_type_tokens_follow_the_documented_rule(demo_plan):
+    classes = _component_classes()
+    planned = [r for r in demo_plan if r.is_component and r.type.startswith("mlplat:")]
+    # Every component class is exercised by the demo plan, so none escapes the check.
+    assert {r.type.rsplit(":", 1)[-1] for r in planned} == set(classes)
+    for record in planned:
+        cls = classes[record.type.rsplit(":", 1)[-1]]
+        assert record.type == _rule_token(cls), f"{cls.__module__}.{cls.__name__}"
+        assert record.type == sys.modules[cls.__module__].TOKEN
