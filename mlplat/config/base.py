@@ -18,8 +18,9 @@ CLOUDWATCH_RETENTION_DAYS: frozenset[int] = frozenset(
      2557, 2922, 3288, 3653}
 )
 
-_DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")
-_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?$")
+# Patterns are applied with `fullmatch`: `match` with `$` lets a trailing newline through.
+_DNS_LABEL = re.compile(r"[a-z]([a-z0-9-]{0,28}[a-z0-9])?")
+_DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?")
 
 
 class ConfigError(ValueError):
@@ -39,7 +40,7 @@ class _Model(BaseModel):
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             "must be a DNS label: lowercase letters, digits and '-', starting with a letter, "
             "at most 30 characters"
@@ -48,7 +49,7 @@ def _dns_label(value: str) -> str:
 
 
 def _duration(value: str) -> str:
-    if not value or not _DURATION.match(value):
+    if not value or not _DURATION.fullmatch(value):
         raise ValueError("must be a duration such as '30s', '10m' or '720h'")
     return value
 

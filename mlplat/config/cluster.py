@@ -15,7 +15,7 @@ from mlplat.config.base import RetentionDays, _Model
 #: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
 
-_IAM_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_IAM_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 
 
 class EndpointAccessConfig(_Model):
@@ -138,7 +138,7 @@ class ClusterConfig(_Model):
     @classmethod
     def _role_arns(cls, values: list[str]) -> list[str]:
         for index, value in enumerate(values):
-            if not _IAM_ROLE_ARN.match(value):
+            if not _IAM_ROLE_ARN.fullmatch(value):
                 raise ValueError(f"item {index} ({value!r}) is not an IAM role ARN")
         if len(set(values)) != len(values):
             raise ValueError("duplicate role ARNs")

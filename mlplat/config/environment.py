@@ -48,8 +48,9 @@ RESERVED_TAG_PREFIXES: tuple[str, ...] = (
     "eks:eks-cluster-name",
 )
 
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
+# Applied with `fullmatch` (`match` with `$` lets a trailing newline through).
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+_TAG_KEY = re.compile(r"[\w.:/=+@ -]{1,128}")
 
 
 REQUIRED_TAGS: tuple[str, ...] = ("team", "env", "cost-center")
@@ -81,7 +82,7 @@ class EnvironmentConfig(_Model):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not _REGION.match(value):
+        if not _REGION.fullmatch(value):
             raise ValueError(f"{value!r} is not an AWS region name such as eu-west-1")
         return value
 
@@ -89,7 +90,7 @@ class EnvironmentConfig(_Model):
     @classmethod
     def _tag_keys(cls, tags: dict[str, str]) -> dict[str, str]:
         for key, value in tags.items():
-            if not _TAG_KEY.match(key):
+            if not _TAG_KEY.fullmatch(key):
                 raise ValueError(f"tag key {key!r} is not a valid AWS tag key")
             if key.lower().startswith(RESERVED_TAG_PREFIXES):
                 raise ValueError(

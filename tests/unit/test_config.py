@@ -309,3 +309,42 @@ def test_more_availability_zones_than_the_layout_holds(demo_config):
 def test_team_must_be_a_dns_label(demo_config):
     demo_config["mlplat:team"] = "Vision_Team"
     assert f"{SOURCE}: mlplat:team: must be a DNS label" in error_of(demo_config)
+
+
+# ------------------------------------------------------------ patterns match the whole value
+# `re.match` with `$` accepts a trailing newline ("vision\n"); YAML block scalars produce
+# exactly that. Every pattern must match the whole value.
+
+
+@pytest.mark.parametrize(("key", "path", "value"), [
+    ("mlplat:team", "mlplat:team", "vision\n"),
+    ("aws:region", "aws:region", "eu-west-1\n"),
+])
+def test_trailing_newline_is_refused_in_top_level_names(demo_config, key, path, value):
+    demo_config[key] = value
+    assert f"{SOURCE}: {path}: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_admin_role_arns(demo_config):
+    demo_config["mlplat:cluster"]["adminRoleArns"] = ["arn:aws:iam::111122223333:role/admin\n"]
+    assert f"{SOURCE}: mlplat:cluster.adminRoleArns: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_tag_keys(demo_config):
+    demo_config["mlplat:tags"]["owner\n"] = "x"
+    assert f"{SOURCE}: mlplat:tags: tag key 'owner\\n'" in error_of(demo_config)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("consolidateAfter", "10m\n"),
+    ("disruptionBudgetNodes", "10%\n"),
+    ("name", "training\n"),
+])
+def test_trailing_newline_is_refused_in_gpu_pool_fields(demo_config, field, value):
+    demo_config["mlplat:gpuPools"][0][field] = value
+    assert f"{SOURCE}: mlplat:gpuPools[0].{field}: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_flow_log_traffic_type(demo_config):
+    demo_config["mlplat:network"]["flowLogs"] = {"trafficType": "ALL\n"}
+    assert f"{SOURCE}: mlplat:network.flowLogs.trafficType: " in error_of(demo_config)
