@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Self
 
@@ -10,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import versions
 from mlplat import catalog
+from mlplat.config import cidrs
 from mlplat.config.base import RetentionDays, _Model
 
 #: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
@@ -28,25 +28,27 @@ class EndpointAccessConfig(_Model):
     public_access_cidrs: list[str] = Field(
         default_factory=list,
         description="IPv4 CIDRs allowed to reach the public endpoint (required when "
-        "`publicAccess` is true; 0.0.0.0/0 is refused).",
+        "`publicAccess` is true). Internet ranges only (not RFC 1918, loopback, link-local or "
+        "CGNAT); 0.0.0.0/0, or items that together cover every IPv4 address, are refused.",
     )
 
     private_access_cidrs: list[str] = Field(
         default_factory=list,
-        description="IPv4 CIDRs outside the VPC's nodes (VPN, CI runners, a peered admin VPC) "
-        "allowed to reach the private endpoint on 443; `pulumi up` must run from one of them.",
+        description="IPv4 CIDRs outside the VPC (VPN, CI runners, a peered admin VPC) "
+        "allowed to reach the private endpoint on 443; `pulumi up` must run from one of them. "
+        "Private (RFC 1918) ranges only, none overlapping `network.vpcCidr`.",
     )
 
-    @field_validator("public_access_cidrs", "private_access_cidrs")
+    @field_validator("public_access_cidrs")
     @classmethod
-    def _valid_cidrs(cls, values: list[str]) -> list[str]:
-        for index, value in enumerate(values):
-            try:
-                net = ipaddress.IPv4Network(value, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"item {index} ({value!r}) is not an IPv4 CIDR: {exc}") from None
-            if net.prefixlen == 0:
-                raise ValueError(f"item {index}: 0.0.0.0/0 would open the API to everyone")
+    def _public_cidrs(cls, values: list[str]) -> list[str]:
+        cidrs.check_allow_list(values, private=False)
+        return values
+
+    @field_validator("private_access_cidrs")
+    @classmethod
+    def _private_cidrs(cls, values: list[str]) -> list[str]:
+        cidrs.check_allow_list(values, private=True)
         return values
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
 from mlplat.config.cluster import ClusterConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
@@ -114,6 +115,14 @@ class EnvironmentConfig(_Model):
             raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
+        vpc = cidrs.parse(self.network.vpc_cidr)
+        for index, value in enumerate(self.cluster.endpoint.private_access_cidrs):
+            if cidrs.parse(value).overlaps(vpc):
+                raise ValueError(
+                    f"cluster.endpoint.privateAccessCidrs[{index}] ({value}) overlaps "
+                    f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
+                    "(its nodes and pods are allowed already)"
+                )
         queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
         if len(queue_name) > SQS_QUEUE_NAME_MAX:
             raise ValueError(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from enum import StrEnum
 
 from pydantic import Field, field_validator
 
+from mlplat.config import cidrs
 from mlplat.config.base import RetentionDays, _Model
 
 #: The subnet layout (components/aws/network.py) has room for six AZs.
@@ -39,7 +39,8 @@ class NetworkConfig(_Model):
 
     vpc_cidr: str = Field(
         default="10.40.0.0/16",
-        description="IPv4 CIDR of the VPC, a /16 to /20 private range.",
+        description="IPv4 CIDR of the VPC, a /16 to /20 inside a private (RFC 1918) range: "
+        "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16.",
     )
     availability_zones: int = Field(
         default=3,
@@ -59,12 +60,12 @@ class NetworkConfig(_Model):
     @field_validator("vpc_cidr")
     @classmethod
     def _private_cidr(cls, value: str) -> str:
-        try:
-            net = ipaddress.IPv4Network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"not an IPv4 network CIDR: {exc}") from None
-        if not net.is_private:
-            raise ValueError(f"{value} is not a private (RFC 1918) range")
+        net = cidrs.parse(value)
+        if not cidrs.is_rfc1918(net):
+            raise ValueError(
+                f"{value} is not a private (RFC 1918) range: use 10.0.0.0/8, 172.16.0.0/12 "
+                "or 192.168.0.0/16"
+            )
         if not 16 <= net.prefixlen <= 20:
             raise ValueError(f"prefix length must be /16 to /20, got /{net.prefixlen}")
         return value

@@ -348,3 +348,54 @@ def test_trailing_newline_is_refused_in_gpu_pool_fields(demo_config, field, valu
 def test_trailing_newline_is_refused_in_flow_log_traffic_type(demo_config):
     demo_config["mlplat:network"]["flowLogs"] = {"trafficType": "ALL\n"}
     assert f"{SOURCE}: mlplat:network.flowLogs.trafficType: " in error_of(demo_config)
+
+
+# ------------------------------------------------------------ CIDR semantics
+
+
+@pytest.mark.parametrize("cidr", ["169.254.0.0/16", "127.0.0.0/16", "100.64.0.0/16",
+                                  "198.18.0.0/16", "8.8.0.0/16"])
+def test_vpc_cidr_must_be_rfc1918(demo_config, cidr):
+    demo_config["mlplat:network"]["vpcCidr"] = cidr
+    assert (f"{SOURCE}: mlplat:network.vpcCidr: {cidr} is not a private (RFC 1918) range"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.31.0.0/16", "192.168.0.0/20"])
+def test_vpc_cidr_in_each_rfc1918_range_is_accepted(demo_config, cidr):
+    demo_config["mlplat:network"]["vpcCidr"] = cidr
+    assert parse(demo_config).network.vpc_cidr == cidr
+
+
+@pytest.mark.parametrize("cidr", ["169.254.0.0/16", "127.0.0.0/8", "100.64.0.0/10",
+                                  "203.0.113.0/24"])
+def test_private_access_cidrs_must_be_rfc1918(demo_config, cidr):
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = [cidr]
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.privateAccessCidrs: item 0 ({cidr!r}) is not "
+            "inside a private (RFC 1918) range" in error_of(demo_config))
+
+
+def test_private_access_cidrs_must_lie_outside_the_vpc(demo_config):
+    demo_config["mlplat:network"]["vpcCidr"] = "10.40.0.0/16"
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = ["10.200.0.0/16",
+                                                                       "10.0.0.0/8"]
+    assert ("cluster.endpoint.privateAccessCidrs[1] (10.0.0.0/8) overlaps network.vpcCidr "
+            "(10.40.0.0/16)" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "192.168.1.0/24", "100.64.0.0/10",
+                                  "127.0.0.0/8"])
+def test_public_access_cidrs_must_be_public(demo_config, cidr):
+    demo_config["mlplat:cluster"]["endpoint"].update(publicAccess=True, publicAccessCidrs=[cidr])
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.publicAccessCidrs: item 0 ({cidr!r}) is not a "
+            "public (globally routable) range" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidrs", [
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+])
+def test_public_allow_list_may_not_cover_the_whole_internet_together(demo_config, cidrs):
+    demo_config["mlplat:cluster"]["endpoint"].update(publicAccess=True, publicAccessCidrs=cidrs)
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.publicAccessCidrs: the items together cover "
+            "every IPv4 address" in error_of(demo_config))
