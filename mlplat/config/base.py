@@ -20,7 +20,11 @@ CLOUDWATCH_RETENTION_DAYS: frozenset[int] = frozenset(
 
 # Patterns are applied with `fullmatch`: `match` with `$` lets a trailing newline through.
 _DNS_LABEL = re.compile(r"[a-z]([a-z0-9-]{0,28}[a-z0-9])?")
-_DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?")
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+#: Kubernetes controllers (Karpenter) parse durations as Go's time.Duration: int64
+#: nanoseconds, so nothing longer than 2562047h47m16s.
+MAX_DURATION_SECONDS = (2**63 - 1) // 10**9
 
 
 class ConfigError(ValueError):
@@ -49,8 +53,15 @@ def _dns_label(value: str) -> str:
 
 
 def _duration(value: str) -> str:
-    if not value or not _DURATION.fullmatch(value):
+    found = _DURATION.fullmatch(value)
+    if not value or found is None:
         raise ValueError("must be a duration such as '30s', '10m' or '720h'")
+    hours, minutes, seconds = (int(part or 0) for part in found.groups())
+    if hours * 3600 + minutes * 60 + seconds > MAX_DURATION_SECONDS:
+        raise ValueError(
+            f"{value} is longer than a Go duration can hold (2562047h47m16s); "
+            "Karpenter would refuse it"
+        )
     return value
 
 

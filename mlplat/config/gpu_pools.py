@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from mlplat import catalog
 from mlplat.catalog import Accelerator
 from mlplat.config.base import DnsLabel, Duration, _Model
+
+# Karpenter's NodePool CRD pattern for budgets.nodes, applied with fullmatch.
+_BUDGET = re.compile(r"(100|[0-9]{1,2})%|[0-9]+")
+
+
+def _disruption_budget(value: str) -> str:
+    if not _BUDGET.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is neither a node count nor a percentage from 0% to 100%"
+        )
+    return value
+
+
+DisruptionBudget = Annotated[str, AfterValidator(_disruption_budget)]
 
 
 class CapacityType(StrEnum):
@@ -59,15 +74,18 @@ class GpuPoolConfig(_Model):
     consolidate_after: Duration = Field(
         default="10m",
         description="How long a node must be empty before Karpenter removes it (idle GPU "
-        "nodes scale to zero).",
+        "nodes scale to zero). A duration of hours, minutes, seconds in that order (`90s`, "
+        "`1h30m`), at most 2562047h.",
     )
     expire_after: Duration = Field(
-        default="720h", description="Maximum node lifetime before replacement (AMI/patch refresh)."
+        default="720h",
+        description="Maximum node lifetime before replacement (AMI/patch refresh); a duration "
+        "like `consolidateAfter`.",
     )
-    disruption_budget_nodes: str = Field(
+    disruption_budget_nodes: DisruptionBudget = Field(
         default="10%",
-        pattern=r"^(\d+|\d{1,3}%)$",
-        description="How many nodes Karpenter may disrupt at once: a count or a percentage.",
+        description="How many nodes Karpenter may disrupt at once: a count (e.g. `2`) or a "
+        "percentage from `0%` to `100%` (Karpenter's own rule).",
     )
     disk_size_gib: int = Field(
         default=200, ge=50, le=16000, description="Encrypted gp3 root volume size in GiB."

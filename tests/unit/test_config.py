@@ -399,3 +399,32 @@ def test_public_allow_list_may_not_cover_the_whole_internet_together(demo_config
     demo_config["mlplat:cluster"]["endpoint"].update(publicAccess=True, publicAccessCidrs=cidrs)
     assert (f"{SOURCE}: mlplat:cluster.endpoint.publicAccessCidrs: the items together cover "
             "every IPv4 address" in error_of(demo_config))
+
+
+# ------------------------------------------------------------ percentages and durations
+
+
+@pytest.mark.parametrize("budget", ["101%", "250%", "999%", "007%"])
+def test_disruption_budget_percentage_is_at_most_100(demo_config, budget):
+    demo_config["mlplat:gpuPools"][0]["disruptionBudgetNodes"] = budget
+    assert (f"{SOURCE}: mlplat:gpuPools[0].disruptionBudgetNodes: " in error_of(demo_config))
+
+
+@pytest.mark.parametrize("budget", ["0%", "5%", "100%", "0", "3", "250"])
+def test_disruption_budget_counts_and_percentages_are_accepted(demo_config, budget):
+    demo_config["mlplat:gpuPools"][0]["disruptionBudgetNodes"] = budget
+    assert parse(demo_config).gpu_pools[0].disruption_budget_nodes == budget
+
+
+@pytest.mark.parametrize("duration", ["2562048h", "9999999999h", "2562047h48m"])
+def test_duration_beyond_what_kubernetes_can_parse_is_refused(demo_config, duration):
+    # Karpenter parses durations as Go time.Duration (int64 nanoseconds, about 292 years).
+    demo_config["mlplat:gpuPools"][0]["expireAfter"] = duration
+    assert (f"{SOURCE}: mlplat:gpuPools[0].expireAfter: {duration} is longer than "
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("duration", ["30s", "10m", "720h", "1h30m", "2562047h"])
+def test_durations_within_range_are_accepted(demo_config, duration):
+    demo_config["mlplat:gpuPools"][0]["expireAfter"] = duration
+    assert parse(demo_config).gpu_pools[0].expire_after == duration
