@@ -15,7 +15,11 @@ from mlplat.config.base import RetentionDays, _Model
 #: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
 
-_IAM_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+# IAM: a path of `/`-separated segments, then a role name of at most 64 ASCII characters from
+# `A-Za-z0-9_+=,.@-`. Applied with fullmatch.
+_IAM_ROLE_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:role/(?:[\w+=,.@-]+/){0,64}[\w+=,.@-]{1,64}", re.ASCII
+)
 
 
 class EndpointAccessConfig(_Model):
@@ -113,7 +117,9 @@ class ClusterConfig(_Model):
     )
     admin_role_arns: list[str] = Field(
         default_factory=list,
-        description="IAM role ARNs granted cluster-admin through EKS access entries.",
+        description="IAM role ARNs granted cluster-admin through EKS access entries "
+        "(`arn:<partition>:iam::<account>:role/<path/>name`, a name of at most 64 of "
+        "`A-Za-z0-9_+=,.@-`); no duplicates.",
     )
     system_node_group: SystemNodeGroupConfig = Field(
         default_factory=SystemNodeGroupConfig, description="System node group sizing."

@@ -49,9 +49,23 @@ RESERVED_TAG_PREFIXES: tuple[str, ...] = (
     "eks:eks-cluster-name",
 )
 
-# Applied with `fullmatch` (`match` with `$` lets a trailing newline through).
+#: Tags mlplat sets on every taggable resource (`effective_tags`); `team` and `env` may also
+#: be given (they must match), the others may not.
+MLPLAT_TAGS: tuple[str, ...] = ("team", "env", "managed-by", "mlplat-stack")
+#: AWS allows 50 user tags per resource (`aws:` tags do not count).
+AWS_MAX_TAGS = 50
+#: Most tags added on top of the environment's to one resource: mlplat's Name and subnet
+#: discovery tags (5 on a private subnet), Karpenter's on the instances it launches (Name,
+#: karpenter.sh/nodepool, karpenter.sh/nodeclaim, karpenter.k8s.aws/ec2nodeclass,
+#: kubernetes.io/cluster/<name>, eks:eks-cluster-name, plus mlplat.io/pool = 7), with room
+#: to spare; tests/unit/test_environment_plan.py checks the demo plan stays within it.
+TAGS_ADDED_PER_RESOURCE = 10
+
+# Applied with `fullmatch` (`match` with `$` lets a trailing newline through). Tag keys and
+# values: letters, digits, spaces and `_ . : / = + - @` (AWS's tag character set).
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 _TAG_KEY = re.compile(r"[\w.:/=+@ -]{1,128}")
+_TAG_VALUE = re.compile(r"[\w.:/=+@ -]{0,256}")
 
 
 REQUIRED_TAGS: tuple[str, ...] = ("team", "env", "cost-center")
@@ -67,7 +81,11 @@ class EnvironmentConfig(_Model):
         description="Tags on every taggable resource. Must include `cost-center`; `team` and "
         "`env` are filled in from the fields of the same name and must match if given. Keys "
         "starting with " + ", ".join(f"`{p}`" for p in RESERVED_TAG_PREFIXES) + " are reserved "
-        "(AWS or Karpenter set them)."
+        "(AWS or Karpenter set them), as are `managed-by` and `mlplat-stack` (mlplat sets them). "
+        "Keys up to 128 and values up to 256 characters of letters, digits, spaces and "
+        "`_ . : / = + - @`. AWS allows 50 tags per resource; mlplat keeps "
+        f"{TAGS_ADDED_PER_RESOURCE} of them for tags it, EKS and Karpenter add, so at most "
+        f"{AWS_MAX_TAGS - TAGS_ADDED_PER_RESOURCE - len(MLPLAT_TAGS)} besides `team` and `env`."
     )
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="The VPC.")
     cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The EKS cluster.")
@@ -98,8 +116,21 @@ class EnvironmentConfig(_Model):
                     f"tag key {key!r} is reserved: AWS or Karpenter sets it on launched "
                     "instances (and Karpenter refuses it in EC2NodeClass.spec.tags)"
                 )
-            if len(value) > 256:
-                raise ValueError(f"tag {key!r}: value longer than 256 characters")
+            if key in MLPLAT_TAGS[2:]:
+                raise ValueError(f"tag key {key!r} is set by mlplat on every resource")
+            if not _TAG_VALUE.fullmatch(value):
+                raise ValueError(
+                    f"tag {key!r}: value {value[:40]!r} is not an AWS tag value (at most 256 "
+                    "letters, digits, spaces and _ . : / = + - @)"
+                )
+        own = len(set(tags) - set(MLPLAT_TAGS))
+        room = AWS_MAX_TAGS - TAGS_ADDED_PER_RESOURCE - len(MLPLAT_TAGS)
+        if own > room:
+            raise ValueError(
+                f"{own} tags here plus the {len(MLPLAT_TAGS)} mlplat sets on every resource and "
+                f"up to {TAGS_ADDED_PER_RESOURCE} more on some exceed AWS's {AWS_MAX_TAGS} tags "
+                f"per resource; at most {room} fit"
+            )
         if "cost-center" not in tags or not tags["cost-center"].strip():
             raise ValueError("missing required tag 'cost-center'")
         return tags

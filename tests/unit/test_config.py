@@ -428,3 +428,47 @@ def test_duration_beyond_what_kubernetes_can_parse_is_refused(demo_config, durat
 def test_durations_within_range_are_accepted(demo_config, duration):
     demo_config["mlplat:gpuPools"][0]["expireAfter"] = duration
     assert parse(demo_config).gpu_pools[0].expire_after == duration
+
+
+# ------------------------------------------------------------ tags and IAM names
+
+
+def test_too_many_tags_for_aws_are_refused(demo_config):
+    # 2 demo tags + 34 more = 36 of the user's, + managed-by, mlplat-stack, team, env = 40,
+    # + up to 10 added per resource = 50: the limit. One more is refused.
+    demo_config["mlplat:tags"].update({f"k{i}": "v" for i in range(34)})
+    assert parse(demo_config)
+    demo_config["mlplat:tags"]["one-too-many"] = "v"
+    assert (f"{SOURCE}: mlplat:tags: 37 tags here plus the 4 mlplat sets on every resource and "
+            "up to 10 more on some exceed AWS's 50 tags per resource; at most 36 fit"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("value", ["cc#4711", "a\nb", "x" * 257, "semi;colon"])
+def test_tag_values_aws_refuses(demo_config, value):
+    demo_config["mlplat:tags"]["cost-center"] = value
+    assert f"{SOURCE}: mlplat:tags: tag 'cost-center': value " in error_of(demo_config)
+
+
+@pytest.mark.parametrize("key", ["managed-by", "mlplat-stack"])
+def test_tags_mlplat_sets_itself_are_refused(demo_config, key):
+    demo_config["mlplat:tags"][key] = "terraform"
+    assert (f"{SOURCE}: mlplat:tags: tag key {key!r} is set by mlplat on every resource"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::111122223333:role/" + "r" * 65,
+    "arn:aws:iam::111122223333:role/r\u00f4le",
+    "arn:aws:iam::111122223333:role/a b",
+])
+def test_admin_role_arns_with_names_iam_refuses(demo_config, arn):
+    demo_config["mlplat:cluster"]["adminRoleArns"] = [arn]
+    assert (f"{SOURCE}: mlplat:cluster.adminRoleArns: item 0 ({arn!r}) is not an IAM role ARN"
+            in error_of(demo_config))
+
+
+def test_admin_role_arn_with_a_path_and_64_character_name_is_accepted(demo_config):
+    arn = "arn:aws:iam::111122223333:role/platform/ci/" + "r" * 64
+    demo_config["mlplat:cluster"]["adminRoleArns"] = [arn]
+    assert parse(demo_config).cluster.admin_role_arns == [arn]

@@ -149,3 +149,32 @@ def test_component_type_tokens_follow_the_documented_rule(demo_plan):
         cls = classes[record.type.rsplit(":", 1)[-1]]
         assert record.type == _rule_token(cls), f"{cls.__module__}.{cls.__name__}"
         assert record.type == sys.modules[cls.__module__].TOKEN
+
+
+# ------------------------------------------------------------------ tag budget
+
+#: Tags Karpenter puts on the instances it launches on top of the EC2NodeClass's spec.tags.
+KARPENTER_INSTANCE_TAGS = ("Name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim",
+                           "karpenter.k8s.aws/ec2nodeclass", "kubernetes.io/cluster/<name>",
+                           "eks:eks-cluster-name")
+
+
+def test_no_resource_adds_more_tags_than_config_keeps_room_for(demo_plan):
+    # Config caps the user's tags so that environment tags + TAGS_ADDED_PER_RESOURCE <= 50;
+    # that only holds if no resource (or instance Karpenter launches) gets more on top.
+    from mlplat.config import TAGS_ADDED_PER_RESOURCE, load_stack_file
+    from mlplat.core.paths import STACKS_DIR
+
+    environment = load_stack_file(STACKS_DIR / "Pulumi.demo.yaml").effective_tags("demo")
+    added: dict[str, int] = {}
+    for record in demo_plan.managed():
+        tags = record.inputs.get("tags") if record.package == "aws" else None
+        if isinstance(tags, dict):
+            added[record.name] = len(set(tags) - set(environment))
+    for record in demo_plan.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
+        spec_tags = record.inputs["spec"]["tags"]
+        added[record.name] = len(set(spec_tags) - set(environment)) + len(
+            KARPENTER_INSTANCE_TAGS)
+    assert len(added) > 40
+    worst = max(added, key=lambda name: added[name])
+    assert added[worst] <= TAGS_ADDED_PER_RESOURCE, (worst, added[worst])
