@@ -1,4 +1,5 @@
-"""Facts about AWS GPU instance types that config validation and node pools rely on.
+"""Facts about AWS that config validation and components rely on: GPU instance types and
+(from the data file mlplat/data/regions.yaml) regions and their partitions.
 
 One table, so that "which accelerator does g5.12xlarge carry and how many" has one answer
 for the config validator (a pool's instance types must all carry the declared accelerator),
@@ -8,8 +9,14 @@ limit is below its largest instance's GPU count could never launch that instance
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import yaml
 
 
 class Accelerator(StrEnum):
@@ -103,3 +110,37 @@ def is_graviton(instance_type: str) -> bool:
         if char.isdigit():
             return family[index + 1 : index + 2] == "g"
     return False
+
+
+@dataclass(frozen=True)
+class RegionCatalog:
+    """AWS regions and their partitions, as shipped in mlplat/data/regions.yaml."""
+
+    source: str
+    checked: str
+    partitions: Mapping[str, str]
+    """Region code -> partition (`aws`, `aws-us-gov`, `aws-cn`)."""
+
+    def partition_of(self, region: str) -> str | None:
+        return self.partitions.get(region)
+
+
+def _data(name: str) -> Any:
+    return yaml.safe_load(resources.files("mlplat").joinpath("data", name).read_text())
+
+
+def _load_regions() -> RegionCatalog:
+    document = _data("regions.yaml")
+    partitions = {
+        region: partition
+        for partition, regions in document["regions"].items()
+        for region in regions
+    }
+    return RegionCatalog(
+        source=str(document["source"]),
+        checked=str(document["checked"]),
+        partitions=MappingProxyType(partitions),
+    )
+
+
+REGIONS: RegionCatalog = _load_regions()

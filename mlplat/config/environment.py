@@ -28,6 +28,7 @@ from typing import Any, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
 from mlplat.config.cluster import ClusterConfig
@@ -63,7 +64,6 @@ TAGS_ADDED_PER_RESOURCE = 10
 
 # Applied with `fullmatch` (`match` with `$` lets a trailing newline through). Tag keys and
 # values: letters, digits, spaces and `_ . : / = + - @` (AWS's tag character set).
-_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 _TAG_KEY = re.compile(r"[\w.:/=+@ -]{1,128}")
 _TAG_VALUE = re.compile(r"[\w.:/=+@ -]{0,256}")
 
@@ -76,7 +76,10 @@ class EnvironmentConfig(_Model):
 
     team: DnsLabel = Field(description="Owning team; names resources and tags them.")
     env: Env = Field(description="Environment tier: dev, staging or prod.")
-    region: str = Field(description="AWS region, from `aws:region`.")
+    region: str = Field(
+        description="AWS region, from `aws:region`: one of the regions listed in "
+        "mlplat/data/regions.yaml (AWS's region table, with the date it was checked)."
+    )
     tags: dict[str, str] = Field(
         description="Tags on every taggable resource. Must include `cost-center`; `team` and "
         "`env` are filled in from the fields of the same name and must match if given. Keys "
@@ -101,8 +104,11 @@ class EnvironmentConfig(_Model):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not _REGION.fullmatch(value):
-            raise ValueError(f"{value!r} is not an AWS region name such as eu-west-1")
+        if catalog.REGIONS.partition_of(value) is None:
+            raise ValueError(
+                f"{value!r} is not an AWS region (see mlplat/data/regions.yaml, checked "
+                f"{catalog.REGIONS.checked}); e.g. eu-west-1"
+            )
         return value
 
     @field_validator("tags")
@@ -146,6 +152,14 @@ class EnvironmentConfig(_Model):
             raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
+        partition = catalog.REGIONS.partition_of(self.region)
+        for index, arn in enumerate(self.cluster.admin_role_arns):
+            arn_partition = arn.split(":", 2)[1]
+            if arn_partition != partition:
+                raise ValueError(
+                    f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
+                    f"aws:region {self.region!r} is in {partition!r}"
+                )
         vpc = cidrs.parse(self.network.vpc_cidr)
         for index, value in enumerate(self.cluster.endpoint.private_access_cidrs):
             if cidrs.parse(value).overlaps(vpc):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -472,3 +473,38 @@ def test_admin_role_arn_with_a_path_and_64_character_name_is_accepted(demo_confi
     arn = "arn:aws:iam::111122223333:role/platform/ci/" + "r" * 64
     demo_config["mlplat:cluster"]["adminRoleArns"] = [arn]
     assert parse(demo_config).cluster.admin_role_arns == [arn]
+
+
+# ------------------------------------------------------------ regions from the shipped catalog
+
+
+@pytest.mark.parametrize("region", ["eu-west-9", "us-east-7", "xx-fake-1", "eu-west-1a"])
+def test_region_must_be_in_the_catalog(demo_config, region):
+    demo_config["aws:region"] = region
+    assert (f"{SOURCE}: aws:region: {region!r} is not an AWS region (see mlplat/data/regions.yaml"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-2", "ap-southeast-7",
+                                    "mx-central-1", "us-gov-west-1"])
+def test_catalogued_regions_are_accepted(demo_config, region):
+    demo_config["aws:region"] = region
+    if region.startswith("us-gov-"):
+        demo_config["mlplat:cluster"]["adminRoleArns"] = [
+            "arn:aws-us-gov:iam::111122223333:role/platform-admins"]
+    assert parse(demo_config).region == region
+
+
+def test_admin_role_arns_must_be_in_the_regions_partition(demo_config):
+    demo_config["aws:region"] = "us-gov-west-1"
+    assert ("cluster.adminRoleArns[0] is in partition 'aws' but aws:region 'us-gov-west-1' "
+            "is in 'aws-us-gov'" in error_of(demo_config))
+
+
+def test_region_catalog_names_its_source_and_date():
+    from mlplat import catalog
+
+    assert catalog.REGIONS.source.startswith("https://docs.aws.amazon.com/")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.REGIONS.checked)
+    assert catalog.REGIONS.partition_of("eu-west-1") == "aws"
+    assert len(catalog.REGIONS.partitions) >= 30
