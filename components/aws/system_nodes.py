@@ -27,11 +27,11 @@ SYSTEM_NODE_LABEL = "mlplat.io/node-role"
 
 
 def ami_type_for(instance_types: Sequence[str]) -> str:
-    """AL2023 AMI type for the instance types: ARM (Graviton) or x86_64. Config refuses a
-    list that mixes both, so the first type decides."""
+    """AL2023 AMI type for the instance types: ARM (Graviton) or x86_64. Config accepts only
+    catalogued types of one architecture, so the first type decides."""
     return (
         "AL2023_ARM_64_STANDARD"
-        if catalog.is_graviton(instance_types[0])
+        if catalog.architecture(instance_types[0]) == "arm64"
         else "AL2023_x86_64_STANDARD"
     )
 

@@ -70,8 +70,9 @@ class SystemNodeGroupConfig(_Model):
     instance_types: list[str] = Field(
         default_factory=lambda: ["m7i.large"],
         min_length=1,
-        description="EC2 instance types for system nodes (no GPU types; all Graviton/arm64 or "
-        "all x86_64, one node group has one architecture).",
+        description="EC2 instance types for system nodes: general-purpose types listed in "
+        "mlplat/data/instance_types.yaml (no GPU types), all Graviton/arm64 or all x86_64 "
+        "(one node group has one architecture).",
     )
     min_size: int = Field(default=2, ge=1, description="Minimum node count.")
     desired_size: int = Field(default=2, ge=1, description="Initial node count.")
@@ -82,12 +83,16 @@ class SystemNodeGroupConfig(_Model):
 
     @field_validator("instance_types")
     @classmethod
-    def _no_gpu_types(cls, values: list[str]) -> list[str]:
+    def _catalogued_one_architecture(cls, values: list[str]) -> list[str]:
         for value in values:
             if catalog.lookup(value) is not None:
                 raise ValueError(f"{value} is a GPU instance type; use a gpuPools entry for GPUs")
-        arm = [value for value in values if catalog.is_graviton(value)]
-        if arm and len(arm) != len(values):
+            if catalog.architecture(value) is None:
+                raise ValueError(
+                    f"{value} is not a known instance type (see mlplat/data/instance_types.yaml, "
+                    f"checked {catalog.INSTANCE_TYPES.checked})"
+                )
+        if len({catalog.architecture(value) for value in values}) > 1:
             raise ValueError(
                 f"mixes Graviton (arm64) and x86_64 types ({', '.join(values)}); one node "
                 "group needs one architecture"

@@ -408,7 +408,7 @@ def test_node_role_has_only_the_minimal_managed_policies(default_plan: Plan) -> 
 
 def test_ami_type_selection() -> None:
     assert ami_type_for(["m7i.large", "c6a.xlarge"]) == "AL2023_x86_64_STANDARD"
-    assert ami_type_for(["m7g.large", "t4g.medium", "c8gd.xlarge"]) == "AL2023_ARM_64_STANDARD"
+    assert ami_type_for(["m7g.large", "t4g.medium", "c8g.xlarge"]) == "AL2023_ARM_64_STANDARD"
 
 
 # ------------------------------------------------------------------ security groups

@@ -269,7 +269,7 @@ def test_system_node_group_cannot_mix_architectures(demo_config):
 
 def test_system_node_group_of_one_architecture_is_accepted(demo_config):
     demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": ["m7g.large",
-                                                                          "c8gd.xlarge"]}
+                                                                          "c8g.xlarge"]}
     assert parse(demo_config).cluster.system_node_group.instance_types[0] == "m7g.large"
 
 
@@ -508,3 +508,38 @@ def test_region_catalog_names_its_source_and_date():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.REGIONS.checked)
     assert catalog.REGIONS.partition_of("eu-west-1") == "aws"
     assert len(catalog.REGIONS.partitions) >= 30
+
+
+# ------------------------------------------------------------ instance types from the catalog
+
+
+@pytest.mark.parametrize("instance_type", ["m7i.huge", "m9z.large", "m7i", "M7I.LARGE"])
+def test_system_node_types_must_be_catalogued(demo_config, instance_type):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": [instance_type]}
+    assert (f"{SOURCE}: mlplat:cluster.systemNodeGroup.instanceTypes: {instance_type} is not a "
+            "known instance type (see mlplat/data/instance_types.yaml" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("instance_type", ["m7i.large", "m7g.xlarge", "c6a.2xlarge",
+                                           "t3.medium", "r7i.4xlarge"])
+def test_catalogued_system_node_types_are_accepted(demo_config, instance_type):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": [instance_type]}
+    assert parse(demo_config).cluster.system_node_group.instance_types == [instance_type]
+
+
+def test_gpu_pool_types_must_be_catalogued(demo_config):
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g5.3xlarge"]
+    assert ("instanceTypes[0]: g5.3xlarge is not a known GPU instance type"
+            in error_of(demo_config))
+
+
+def test_instance_catalog_names_its_source_and_date():
+    from mlplat import catalog
+
+    assert catalog.INSTANCE_TYPES.source.startswith("https://docs.aws.amazon.com/")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.INSTANCE_TYPES.checked)
+    assert catalog.architecture("m7g.large") == "arm64"
+    assert catalog.architecture("m7i.large") == "x86_64"
+    assert catalog.architecture("g5.xlarge") == "x86_64"
+    assert catalog.lookup("g5.12xlarge") == catalog.GpuInstanceType(
+        "g5.12xlarge", "g5", catalog.Accelerator.A10G, gpus=4, vcpus=48, memory_gib=192)
