@@ -7,8 +7,12 @@ one module per layer:
     cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
                                        SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)
     gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
-    environment.py  EnvironmentConfig (cross-layer rules, tags) and loading from a stack file
-                    or the running Pulumi program
+    environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
+                    stack file or the running Pulumi program
+    cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
+
+Catalogs the rules check against (regions, instance types) are data files in mlplat/data/,
+read by mlplat/catalog.py.
 
 Every rule lives here, once; components trust a validated config. The public names are
 re-exported so callers import from `mlplat.config`.
