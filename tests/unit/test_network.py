@@ -14,6 +14,7 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pulumi
 import pytest
 
 from components._lib.errors import ComponentError
@@ -121,7 +122,9 @@ def test_too_few_zones_in_the_region_is_a_clear_error(monkeypatch: pytest.Monkey
         "get_availability_zones",
         lambda **_: SimpleNamespace(names=["eu-west-1a", "eu-west-1b"]),
     )
-    # Deploy-time fact, not config: a clean RunError naming the field, no traceback.
+    # Deploy-time fact, not config: a RunError (Pulumi prints it without a traceback) naming
+    # the field.
+    assert issubclass(ComponentError, pulumi.RunError)
     with pytest.raises(ComponentError, match=r"mlplat:network\.availabilityZones is 3 .* only 2 "):
         network._pick_zones(3, None)  # type: ignore[arg-type]
 
