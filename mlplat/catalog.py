@@ -1,4 +1,9 @@
-"""Facts about AWS GPU instance types that config validation and node pools rely on.
+"""Facts about AWS that config validation and components rely on, read from data files
+shipped with mlplat (each names its source and the date it was checked):
+
+- mlplat/data/instance_types.yaml: GPU instance types (accelerator, GPU count, vCPUs,
+  memory) and the general-purpose families allowed for system nodes (architecture, sizes);
+- mlplat/data/regions.yaml: region codes and their partitions.
 
 One table, so that "which accelerator does g5.12xlarge carry and how many" has one answer
 for the config validator (a pool's instance types must all carry the declared accelerator),
@@ -8,8 +13,16 @@ limit is below its largest instance's GPU count could never launch that instance
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Literal
+
+import yaml
+
+Architecture = Literal["x86_64", "arm64"]
 
 
 class Accelerator(StrEnum):
@@ -37,45 +50,80 @@ class GpuInstanceType:
     memory_gib: int
 
 
-def _family(
-    family: str, accelerator: Accelerator, sizes: dict[str, tuple[int, int, int]]
-) -> dict[str, GpuInstanceType]:
-    return {
+@dataclass(frozen=True)
+class InstanceCatalog:
+    """Instance types as shipped in mlplat/data/instance_types.yaml."""
+
+    source: str
+    checked: str
+    gpu: Mapping[str, GpuInstanceType]
+    """GPU instance type name -> facts (all NVIDIA GPU types are x86_64)."""
+    general: Mapping[str, Architecture]
+    """General-purpose instance type name -> architecture."""
+
+
+@dataclass(frozen=True)
+class RegionCatalog:
+    """AWS regions and their partitions, as shipped in mlplat/data/regions.yaml."""
+
+    source: str
+    checked: str
+    partitions: Mapping[str, str]
+    """Region code -> partition (`aws`, `aws-us-gov`, `aws-cn`)."""
+
+    def partition_of(self, region: str) -> str | None:
+        return self.partitions.get(region)
+
+
+def _data(name: str) -> Any:
+    return yaml.safe_load(resources.files("mlplat").joinpath("data", name).read_text())
+
+
+def _load_instance_types() -> InstanceCatalog:
+    document = _data("instance_types.yaml")
+    gpu = {
         f"{family}.{size}": GpuInstanceType(
-            f"{family}.{size}", family, accelerator, gpus, vcpus, mem
+            f"{family}.{size}",
+            family,
+            Accelerator(entry["accelerator"]),
+            gpus=facts["gpus"],
+            vcpus=facts["vcpus"],
+            memory_gib=facts["memory_gib"],
         )
-        for size, (gpus, vcpus, mem) in sizes.items()
+        for family, entry in document["gpu"].items()
+        for size, facts in entry["sizes"].items()
     }
+    general: dict[str, Architecture] = {
+        f"{family}.{size}": entry["architecture"]
+        for family, entry in document["general"].items()
+        for size in entry["sizes"]
+    }
+    return InstanceCatalog(
+        source=str(document["source"]),
+        checked=str(document["checked"]),
+        gpu=MappingProxyType(gpu),
+        general=MappingProxyType(general),
+    )
 
 
-# (gpus, vcpus, memory GiB) per size, from the EC2 instance type documentation.
-GPU_INSTANCE_TYPES: dict[str, GpuInstanceType] = {
-    **_family("g4dn", Accelerator.T4, {
-        "xlarge": (1, 4, 16), "2xlarge": (1, 8, 32), "4xlarge": (1, 16, 64),
-        "8xlarge": (1, 32, 128), "12xlarge": (4, 48, 192), "16xlarge": (1, 64, 256),
-        "metal": (8, 96, 384),
-    }),
-    **_family("g5", Accelerator.A10G, {
-        "xlarge": (1, 4, 16), "2xlarge": (1, 8, 32), "4xlarge": (1, 16, 64),
-        "8xlarge": (1, 32, 128), "12xlarge": (4, 48, 192), "16xlarge": (1, 64, 256),
-        "24xlarge": (4, 96, 384), "48xlarge": (8, 192, 768),
-    }),
-    **_family("g6", Accelerator.L4, {
-        "xlarge": (1, 4, 16), "2xlarge": (1, 8, 32), "4xlarge": (1, 16, 64),
-        "8xlarge": (1, 32, 128), "12xlarge": (4, 48, 192), "16xlarge": (1, 64, 256),
-        "24xlarge": (4, 96, 384), "48xlarge": (8, 192, 768),
-    }),
-    **_family("g6e", Accelerator.L40S, {
-        "xlarge": (1, 4, 32), "2xlarge": (1, 8, 64), "4xlarge": (1, 16, 128),
-        "8xlarge": (1, 32, 256), "12xlarge": (4, 48, 384), "16xlarge": (1, 64, 512),
-        "24xlarge": (4, 96, 768), "48xlarge": (8, 192, 1536),
-    }),
-    **_family("p4d", Accelerator.A100, {"24xlarge": (8, 96, 1152)}),
-    **_family("p4de", Accelerator.A100, {"24xlarge": (8, 96, 1152)}),
-    **_family("p5", Accelerator.H100, {"4xlarge": (1, 16, 256), "48xlarge": (8, 192, 2048)}),
-    **_family("p5e", Accelerator.H200, {"48xlarge": (8, 192, 2048)}),
-    **_family("p5en", Accelerator.H200, {"48xlarge": (8, 192, 2048)}),
-}
+def _load_regions() -> RegionCatalog:
+    document = _data("regions.yaml")
+    partitions = {
+        region: partition
+        for partition, regions in document["regions"].items()
+        for region in regions
+    }
+    return RegionCatalog(
+        source=str(document["source"]),
+        checked=str(document["checked"]),
+        partitions=MappingProxyType(partitions),
+    )
+
+
+INSTANCE_TYPES: InstanceCatalog = _load_instance_types()
+REGIONS: RegionCatalog = _load_regions()
+
+GPU_INSTANCE_TYPES: Mapping[str, GpuInstanceType] = INSTANCE_TYPES.gpu
 
 GPU_FAMILIES: dict[str, Accelerator] = {
     t.family: t.accelerator for t in GPU_INSTANCE_TYPES.values()
@@ -93,3 +141,10 @@ def types_in_family(family: str) -> list[GpuInstanceType]:
         (t for t in GPU_INSTANCE_TYPES.values() if t.family == family),
         key=lambda t: (t.gpus, t.vcpus),
     )
+
+
+def architecture(instance_type: str) -> Architecture | None:
+    """CPU architecture of a catalogued instance type, None when it is not catalogued."""
+    if instance_type in GPU_INSTANCE_TYPES:
+        return "x86_64"
+    return INSTANCE_TYPES.general.get(instance_type)

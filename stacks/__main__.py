@@ -7,7 +7,7 @@ people need. All logic lives in `components/`.
 
 import pulumi
 
-from components.environment import TeamEnvironment, TeamEnvironmentArgs
+from components.compositions.aws import TeamEnvironment, TeamEnvironmentArgs
 from mlplat.config import environment_from_pulumi
 
 config = environment_from_pulumi()

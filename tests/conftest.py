@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_STACK_FILE = REPO_ROOT / "stacks" / "Pulumi.demo.yaml"
+from mlplat.core.paths import REPO_ROOT, STACKS_DIR
+
+DEMO_STACK_FILE = STACKS_DIR / "Pulumi.demo.yaml"
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ def test_plan_demo_prints_tree_and_counts():
     result = run("plan", "demo")
     assert result.returncode == 0, result.stderr
     assert planned_count(result.stdout) > 60
-    assert "mlplat:environment:TeamEnvironment" in result.stdout
+    assert "mlplat:compositions/aws:TeamEnvironment" in result.stdout
     assert "aws:eks/cluster:Cluster" in result.stdout
     assert "Resources by type" in result.stdout
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 
+from components import versions
 from mlplat.config import (
+    INTERRUPTION_QUEUE_SUFFIX,
+    MAX_AVAILABILITY_ZONES,
+    SQS_QUEUE_NAME_MAX,
+    SUPPORTED_KUBERNETES_VERSIONS,
     ConfigError,
     Env,
     NatMode,
     environment_from_stack_config,
 )
+from mlplat.config import cluster as config_cluster
+from mlplat.config import environment as config_environment
 
 pytestmark = pytest.mark.unit
 
@@ -218,3 +226,320 @@ def test_explicit_protect_data_overrides_tier_default(demo_config):
     demo_config["mlplat:protectData"] = False
     env = parse(demo_config)
     assert env.env is Env.PROD and env.deletion_protection is False
+
+
+# ------------------------------------------------------------ rules moved out of components
+# Components trust a validated config; each rule they used to re-check lives here once.
+
+
+@pytest.mark.parametrize("key", ["aws:cloudformation:stack", "AWS:Foo", "karpenter.sh/nodepool",
+                                 "karpenter.sh/nodeclaim", "karpenter.k8s.aws/ec2nodeclass",
+                                 "kubernetes.io/cluster/vision-staging", "eks:eks-cluster-name"])
+def test_reserved_tag_keys_are_refused(demo_config, key):
+    demo_config["mlplat:tags"][key] = "x"
+    assert (f"{SOURCE}: mlplat:tags: tag key {key!r} is reserved" in error_of(demo_config))
+
+
+def test_tag_keys_merely_resembling_reserved_ones_are_accepted(demo_config):
+    demo_config["mlplat:tags"]["karpenter.sh-owner"] = "x"
+    demo_config["mlplat:tags"]["kubernetes.io/owner"] = "x"
+    assert parse(demo_config).tags["karpenter.sh-owner"] == "x"
+
+
+def test_kubernetes_version_needs_an_addon_row(demo_config, monkeypatch):
+    # A version offered by config but missing from the add-on table would have failed deep
+    # inside the Cluster component; config now names the field instead.
+    monkeypatch.setattr(config_cluster, "SUPPORTED_KUBERNETES_VERSIONS",
+                        (*config_cluster.SUPPORTED_KUBERNETES_VERSIONS, "1.35"))
+    demo_config["mlplat:cluster"]["kubernetesVersion"] = "1.35"
+    assert (f"{SOURCE}: mlplat:cluster.kubernetesVersion: '1.35' has no EKS add-on pins in "
+            "components/versions.py" in error_of(demo_config))
+
+
+def test_every_supported_kubernetes_version_has_an_addon_row():
+    assert set(SUPPORTED_KUBERNETES_VERSIONS) <= set(versions.ADDON_VERSIONS)
+
+
+def test_system_node_group_cannot_mix_architectures(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": ["m7g.large",
+                                                                          "m7i.large"]}
+    assert (f"{SOURCE}: mlplat:cluster.systemNodeGroup.instanceTypes: mixes Graviton (arm64) "
+            "and x86_64" in error_of(demo_config))
+
+
+def test_system_node_group_of_one_architecture_is_accepted(demo_config):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": ["m7g.large",
+                                                                          "c8g.xlarge"]}
+    assert parse(demo_config).cluster.system_node_group.instance_types[0] == "m7g.large"
+
+
+def test_interruption_queue_name_must_fit_sqs(demo_config, monkeypatch):
+    # DNS-label teams (<= 30 characters) always fit today; the rule guards the limit if the
+    # name scheme changes. Shrink the limit to see it fire with its message.
+    monkeypatch.setattr(config_environment, "SQS_QUEUE_NAME_MAX", 20)
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:: team and env make the interruption queue "
+                              "name 'vision-staging-karpenter' (24 characters); SQS allows 20")
+
+
+def test_longest_team_name_fits_the_queue_name(demo_config):
+    demo_config["mlplat:team"] = "a" * 30
+    demo_config["mlplat:env"] = "staging"
+    name = parse(demo_config).name + INTERRUPTION_QUEUE_SUFFIX
+    assert len(name) <= SQS_QUEUE_NAME_MAX
+
+
+@pytest.mark.parametrize(("cidr", "fragment"), [
+    ("0.0.0.0/0", "0.0.0.0/0 would open the API to everyone"),
+    ("10.0.0.1/8", "is not an IPv4 CIDR"),
+    ("not-a-cidr", "is not an IPv4 CIDR"),
+])
+def test_private_endpoint_access_cidrs_are_validated(demo_config, cidr, fragment):
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = [cidr]
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:cluster.endpoint.privateAccessCidrs: ")
+    assert fragment in message
+
+
+def test_more_availability_zones_than_the_layout_holds(demo_config):
+    demo_config["mlplat:network"]["availabilityZones"] = MAX_AVAILABILITY_ZONES + 1
+    assert (f"{SOURCE}: mlplat:network.availabilityZones: Input should be less than or equal "
+            f"to {MAX_AVAILABILITY_ZONES}" in error_of(demo_config))
+
+
+def test_team_must_be_a_dns_label(demo_config):
+    demo_config["mlplat:team"] = "Vision_Team"
+    assert f"{SOURCE}: mlplat:team: must be a DNS label" in error_of(demo_config)
+
+
+# ------------------------------------------------------------ patterns match the whole value
+# `re.match` with `$` accepts a trailing newline ("vision\n"); YAML block scalars produce
+# exactly that. Every pattern must match the whole value.
+
+
+@pytest.mark.parametrize(("key", "path", "value"), [
+    ("mlplat:team", "mlplat:team", "vision\n"),
+    ("aws:region", "aws:region", "eu-west-1\n"),
+])
+def test_trailing_newline_is_refused_in_top_level_names(demo_config, key, path, value):
+    demo_config[key] = value
+    assert f"{SOURCE}: {path}: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_admin_role_arns(demo_config):
+    demo_config["mlplat:cluster"]["adminRoleArns"] = ["arn:aws:iam::111122223333:role/admin\n"]
+    assert f"{SOURCE}: mlplat:cluster.adminRoleArns: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_tag_keys(demo_config):
+    demo_config["mlplat:tags"]["owner\n"] = "x"
+    assert f"{SOURCE}: mlplat:tags: tag key 'owner\\n'" in error_of(demo_config)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("consolidateAfter", "10m\n"),
+    ("disruptionBudgetNodes", "10%\n"),
+    ("name", "training\n"),
+])
+def test_trailing_newline_is_refused_in_gpu_pool_fields(demo_config, field, value):
+    demo_config["mlplat:gpuPools"][0][field] = value
+    assert f"{SOURCE}: mlplat:gpuPools[0].{field}: " in error_of(demo_config)
+
+
+def test_trailing_newline_is_refused_in_flow_log_traffic_type(demo_config):
+    demo_config["mlplat:network"]["flowLogs"] = {"trafficType": "ALL\n"}
+    assert f"{SOURCE}: mlplat:network.flowLogs.trafficType: " in error_of(demo_config)
+
+
+# ------------------------------------------------------------ CIDR semantics
+
+
+@pytest.mark.parametrize("cidr", ["169.254.0.0/16", "127.0.0.0/16", "100.64.0.0/16",
+                                  "198.18.0.0/16", "8.8.0.0/16"])
+def test_vpc_cidr_must_be_rfc1918(demo_config, cidr):
+    demo_config["mlplat:network"]["vpcCidr"] = cidr
+    assert (f"{SOURCE}: mlplat:network.vpcCidr: {cidr} is not a private (RFC 1918) range"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "172.31.0.0/16", "192.168.0.0/20"])
+def test_vpc_cidr_in_each_rfc1918_range_is_accepted(demo_config, cidr):
+    demo_config["mlplat:network"]["vpcCidr"] = cidr
+    assert parse(demo_config).network.vpc_cidr == cidr
+
+
+@pytest.mark.parametrize("cidr", ["169.254.0.0/16", "127.0.0.0/8", "100.64.0.0/10",
+                                  "203.0.113.0/24"])
+def test_private_access_cidrs_must_be_rfc1918(demo_config, cidr):
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = [cidr]
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.privateAccessCidrs: item 0 ({cidr!r}) is not "
+            "inside a private (RFC 1918) range" in error_of(demo_config))
+
+
+def test_private_access_cidrs_must_lie_outside_the_vpc(demo_config):
+    demo_config["mlplat:network"]["vpcCidr"] = "10.40.0.0/16"
+    demo_config["mlplat:cluster"]["endpoint"]["privateAccessCidrs"] = ["10.200.0.0/16",
+                                                                       "10.0.0.0/8"]
+    assert ("cluster.endpoint.privateAccessCidrs[1] (10.0.0.0/8) overlaps network.vpcCidr "
+            "(10.40.0.0/16)" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "192.168.1.0/24", "100.64.0.0/10",
+                                  "127.0.0.0/8"])
+def test_public_access_cidrs_must_be_public(demo_config, cidr):
+    demo_config["mlplat:cluster"]["endpoint"].update(publicAccess=True, publicAccessCidrs=[cidr])
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.publicAccessCidrs: item 0 ({cidr!r}) is not a "
+            "public (globally routable) range" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("cidrs", [
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"],
+])
+def test_public_allow_list_may_not_cover_the_whole_internet_together(demo_config, cidrs):
+    demo_config["mlplat:cluster"]["endpoint"].update(publicAccess=True, publicAccessCidrs=cidrs)
+    assert (f"{SOURCE}: mlplat:cluster.endpoint.publicAccessCidrs: the items together cover "
+            "every IPv4 address" in error_of(demo_config))
+
+
+# ------------------------------------------------------------ percentages and durations
+
+
+@pytest.mark.parametrize("budget", ["101%", "250%", "999%", "007%"])
+def test_disruption_budget_percentage_is_at_most_100(demo_config, budget):
+    demo_config["mlplat:gpuPools"][0]["disruptionBudgetNodes"] = budget
+    assert (f"{SOURCE}: mlplat:gpuPools[0].disruptionBudgetNodes: " in error_of(demo_config))
+
+
+@pytest.mark.parametrize("budget", ["0%", "5%", "100%", "0", "3", "250"])
+def test_disruption_budget_counts_and_percentages_are_accepted(demo_config, budget):
+    demo_config["mlplat:gpuPools"][0]["disruptionBudgetNodes"] = budget
+    assert parse(demo_config).gpu_pools[0].disruption_budget_nodes == budget
+
+
+@pytest.mark.parametrize("duration", ["2562048h", "9999999999h", "2562047h48m"])
+def test_duration_beyond_what_kubernetes_can_parse_is_refused(demo_config, duration):
+    # Karpenter parses durations as Go time.Duration (int64 nanoseconds, about 292 years).
+    demo_config["mlplat:gpuPools"][0]["expireAfter"] = duration
+    assert (f"{SOURCE}: mlplat:gpuPools[0].expireAfter: {duration} is longer than "
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("duration", ["30s", "10m", "720h", "1h30m", "2562047h"])
+def test_durations_within_range_are_accepted(demo_config, duration):
+    demo_config["mlplat:gpuPools"][0]["expireAfter"] = duration
+    assert parse(demo_config).gpu_pools[0].expire_after == duration
+
+
+# ------------------------------------------------------------ tags and IAM names
+
+
+def test_too_many_tags_for_aws_are_refused(demo_config):
+    # 2 demo tags + 34 more = 36 of the user's, + managed-by, mlplat-stack, team, env = 40,
+    # + up to 10 added per resource = 50: the limit. One more is refused.
+    demo_config["mlplat:tags"].update({f"k{i}": "v" for i in range(34)})
+    assert parse(demo_config)
+    demo_config["mlplat:tags"]["one-too-many"] = "v"
+    assert (f"{SOURCE}: mlplat:tags: 37 tags here plus the 4 mlplat sets on every resource and "
+            "up to 10 more on some exceed AWS's 50 tags per resource; at most 36 fit"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("value", ["cc#4711", "a\nb", "x" * 257, "semi;colon"])
+def test_tag_values_aws_refuses(demo_config, value):
+    demo_config["mlplat:tags"]["cost-center"] = value
+    assert f"{SOURCE}: mlplat:tags: tag 'cost-center': value " in error_of(demo_config)
+
+
+@pytest.mark.parametrize("key", ["managed-by", "mlplat-stack"])
+def test_tags_mlplat_sets_itself_are_refused(demo_config, key):
+    demo_config["mlplat:tags"][key] = "terraform"
+    assert (f"{SOURCE}: mlplat:tags: tag key {key!r} is set by mlplat on every resource"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::111122223333:role/" + "r" * 65,
+    "arn:aws:iam::111122223333:role/r\u00f4le",
+    "arn:aws:iam::111122223333:role/a b",
+])
+def test_admin_role_arns_with_names_iam_refuses(demo_config, arn):
+    demo_config["mlplat:cluster"]["adminRoleArns"] = [arn]
+    assert (f"{SOURCE}: mlplat:cluster.adminRoleArns: item 0 ({arn!r}) is not an IAM role ARN"
+            in error_of(demo_config))
+
+
+def test_admin_role_arn_with_a_path_and_64_character_name_is_accepted(demo_config):
+    arn = "arn:aws:iam::111122223333:role/platform/ci/" + "r" * 64
+    demo_config["mlplat:cluster"]["adminRoleArns"] = [arn]
+    assert parse(demo_config).cluster.admin_role_arns == [arn]
+
+
+# ------------------------------------------------------------ regions from the shipped catalog
+
+
+@pytest.mark.parametrize("region", ["eu-west-9", "us-east-7", "xx-fake-1", "eu-west-1a"])
+def test_region_must_be_in_the_catalog(demo_config, region):
+    demo_config["aws:region"] = region
+    assert (f"{SOURCE}: aws:region: {region!r} is not an AWS region (see mlplat/data/regions.yaml"
+            in error_of(demo_config))
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-2", "ap-southeast-7",
+                                    "mx-central-1", "us-gov-west-1"])
+def test_catalogued_regions_are_accepted(demo_config, region):
+    demo_config["aws:region"] = region
+    if region.startswith("us-gov-"):
+        demo_config["mlplat:cluster"]["adminRoleArns"] = [
+            "arn:aws-us-gov:iam::111122223333:role/platform-admins"]
+    assert parse(demo_config).region == region
+
+
+def test_admin_role_arns_must_be_in_the_regions_partition(demo_config):
+    demo_config["aws:region"] = "us-gov-west-1"
+    assert ("cluster.adminRoleArns[0] is in partition 'aws' but aws:region 'us-gov-west-1' "
+            "is in 'aws-us-gov'" in error_of(demo_config))
+
+
+def test_region_catalog_names_its_source_and_date():
+    from mlplat import catalog
+
+    assert catalog.REGIONS.source.startswith("https://docs.aws.amazon.com/")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.REGIONS.checked)
+    assert catalog.REGIONS.partition_of("eu-west-1") == "aws"
+    assert len(catalog.REGIONS.partitions) >= 30
+
+
+# ------------------------------------------------------------ instance types from the catalog
+
+
+@pytest.mark.parametrize("instance_type", ["m7i.huge", "m9z.large", "m7i", "M7I.LARGE"])
+def test_system_node_types_must_be_catalogued(demo_config, instance_type):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": [instance_type]}
+    assert (f"{SOURCE}: mlplat:cluster.systemNodeGroup.instanceTypes: {instance_type} is not a "
+            "known instance type (see mlplat/data/instance_types.yaml" in error_of(demo_config))
+
+
+@pytest.mark.parametrize("instance_type", ["m7i.large", "m7g.xlarge", "c6a.2xlarge",
+                                           "t3.medium", "r7i.4xlarge"])
+def test_catalogued_system_node_types_are_accepted(demo_config, instance_type):
+    demo_config["mlplat:cluster"]["systemNodeGroup"] = {"instanceTypes": [instance_type]}
+    assert parse(demo_config).cluster.system_node_group.instance_types == [instance_type]
+
+
+def test_gpu_pool_types_must_be_catalogued(demo_config):
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g5.3xlarge"]
+    assert ("instanceTypes[0]: g5.3xlarge is not a known GPU instance type"
+            in error_of(demo_config))
+
+
+def test_instance_catalog_names_its_source_and_date():
+    from mlplat import catalog
+
+    assert catalog.INSTANCE_TYPES.source.startswith("https://docs.aws.amazon.com/")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.INSTANCE_TYPES.checked)
+    assert catalog.architecture("m7g.large") == "arm64"
+    assert catalog.architecture("m7i.large") == "x86_64"
+    assert catalog.architecture("g5.xlarge") == "x86_64"
+    assert catalog.lookup("g5.12xlarge") == catalog.GpuInstanceType(
+        "g5.12xlarge", "g5", catalog.Accelerator.A10G, gpus=4, vcpus=48, memory_gib=192)

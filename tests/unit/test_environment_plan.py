@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import json
 import subprocess
 import sys
 
@@ -68,7 +69,7 @@ def test_kubernetes_resources_use_the_cluster_provider(demo_plan):
 
 
 def test_everything_hangs_under_the_team_environment(demo_plan):
-    root = demo_plan.one("mlplat:environment:TeamEnvironment")
+    root = demo_plan.one("mlplat:compositions/aws:TeamEnvironment")
     assert root.name == "vision-staging"
     for record in demo_plan.resources:
         if record is root:
@@ -95,10 +96,85 @@ def test_stack_exports(demo_plan):
     assert outputs["cluster_name"] == "vision-staging"
     assert sorted(outputs["gpu_node_pools"]) == ["serving", "training"]
     assert len(outputs["private_subnet_ids"]) == 3
-    assert "aws eks get-token" in outputs["kubeconfig"] or "get-token" in outputs["kubeconfig"]
+    kubeconfig = json.loads(outputs["kubeconfig"])
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert user["user"]["exec"]["args"] == ["eks", "get-token", "--cluster-name", "vision-staging",
+                                            "--region", "eu-west-1", "--output", "json"]
+    assert set(user["user"]) == {"exec"}, "no static token or client certificate"
 
 
 def test_configuration_reference_is_fresh():
     result = subprocess.run([sys.executable, "-m", "mlplat.docgen", "--check"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# ------------------------------------------------------------------ type tokens
+
+
+def _component_classes() -> dict[str, type]:
+    """Every ComponentResource class defined under components/, by class name."""
+    import pkgutil
+
+    import pulumi
+
+    import components
+
+    for info in pkgutil.walk_packages(components.__path__, "components."):
+        importlib.import_module(info.name)
+    classes: dict[str, type] = {}
+    pending = list(pulumi.ComponentResource.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("components."):
+            assert cls.__name__ not in classes, f"two components named {cls.__name__}"
+            classes[cls.__name__] = cls
+    return classes
+
+
+def _rule_token(cls: type) -> str:
+    """`mlplat:<area>/<module>:<Type>` from where the class is defined (components/__init__.py)."""
+    module = cls.__module__.removeprefix("components.").replace(".", "/")
+    return f"mlplat:{module}:{cls.__name__}"
+
+
+def test_component_type_tokens_follow_the_documented_rule(demo_plan):
+    classes = _component_classes()
+    planned = [r for r in demo_plan if r.is_component and r.type.startswith("mlplat:")]
+    # Every component class is exercised by the demo plan, so none escapes the check.
+    assert {r.type.rsplit(":", 1)[-1] for r in planned} == set(classes)
+    for record in planned:
+        cls = classes[record.type.rsplit(":", 1)[-1]]
+        assert record.type == _rule_token(cls), f"{cls.__module__}.{cls.__name__}"
+        assert record.type == sys.modules[cls.__module__].TOKEN
+
+
+# ------------------------------------------------------------------ tag budget
+
+#: Tags Karpenter puts on the instances it launches on top of the EC2NodeClass's spec.tags.
+KARPENTER_INSTANCE_TAGS = ("Name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim",
+                           "karpenter.k8s.aws/ec2nodeclass", "kubernetes.io/cluster/<name>",
+                           "eks:eks-cluster-name")
+
+
+def test_no_resource_adds_more_tags_than_config_keeps_room_for(demo_plan):
+    # Config caps the user's tags so that environment tags + TAGS_ADDED_PER_RESOURCE <= 50;
+    # that only holds if no resource (or instance Karpenter launches) gets more on top.
+    from mlplat.config import TAGS_ADDED_PER_RESOURCE, load_stack_file
+    from mlplat.core.paths import STACKS_DIR
+
+    environment = load_stack_file(STACKS_DIR / "Pulumi.demo.yaml").effective_tags("demo")
+    added: dict[str, int] = {}
+    for record in demo_plan.managed():
+        tags = record.inputs.get("tags") if record.package == "aws" else None
+        if isinstance(tags, dict):
+            added[record.name] = len(set(tags) - set(environment))
+    for record in demo_plan.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
+        spec_tags = record.inputs["spec"]["tags"]
+        added[record.name] = len(set(spec_tags) - set(environment)) + len(
+            KARPENTER_INSTANCE_TAGS)
+    assert len(added) > 40
+    worst = max(added, key=lambda name: added[name])
+    assert added[worst] <= TAGS_ADDED_PER_RESOURCE, (worst, added[worst])

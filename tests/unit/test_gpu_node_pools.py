@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from components import _versions as versions
-from components.gpu_node_pools import GpuNodePoolsArgs
+from components import versions
 from mlplat.config import GpuPoolConfig
 from mlplat.plan import Plan, ResourceRecord, run_program
 
@@ -494,51 +493,6 @@ def test_no_pools_still_installs_the_controller_but_no_nodepools() -> None:
     assert {r.inputs["name"] for r in plan.of_type(RELEASE)} == {
         "karpenter", "karpenter-crd", "nvidia-device-plugin"}
     assert plan.outputs["node_pool_names"] == []
-
-
-def _args(**overrides: Any) -> GpuNodePoolsArgs:
-    values: dict[str, Any] = {
-        "pools": [GpuPoolConfig.model_validate(POOLS[0])],
-        "team": "vision",
-        "cluster_name": CLUSTER,
-        "cluster_name_output": CLUSTER,
-        "cluster_endpoint": "https://example",
-        "k8s_provider": None,
-        "kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/x",
-        "tags": {"cost-center": "cc-1"},
-    }
-    values.update(overrides)
-    return GpuNodePoolsArgs(**values)
-
-
-def test_args_reject_duplicate_pool_names() -> None:
-    pool = GpuPoolConfig.model_validate(POOLS[0])
-    with pytest.raises(ValueError, match=r"pools\[1\]\.name: 'training' duplicates pools\[0\]"):
-        _args(pools=[pool, pool])
-
-
-def test_args_reject_tags_karpenter_reserves() -> None:
-    with pytest.raises(ValueError, match=r"tags\['karpenter.sh/nodepool'\]: reserved"):
-        _args(tags={"karpenter.sh/nodepool": "x"})
-    with pytest.raises(ValueError, match=r"tags\['kubernetes.io/cluster/vision-staging'\]"):
-        _args(tags={f"kubernetes.io/cluster/{CLUSTER}": "owned"})
-
-
-def test_args_reject_cluster_names_the_queue_cannot_carry() -> None:
-    with pytest.raises(ValueError, match=r"cluster_name: 'x{71}'"):
-        _args(cluster_name="x" * 71)
-    with pytest.raises(ValueError, match=r"cluster_name: '1-bad'"):
-        _args(cluster_name="1-bad")
-
-
-def test_args_reject_a_non_dns_team() -> None:
-    with pytest.raises(ValueError, match=r"team: 'Vision_Team' is not a DNS label"):
-        _args(team="Vision_Team")
-
-
-def test_args_accept_the_demo_shape() -> None:
-    args = _args()
-    assert [p.name for p in args.pools] == ["training"]
 
 
 # --------------------------------------------------------------------------- in the demo stack

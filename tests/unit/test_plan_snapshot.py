@@ -8,16 +8,21 @@ commit the diff with the change.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import json
 import os
-from pathlib import Path
 
 import pytest
+import yaml
+
+from mlplat.core.paths import STACKS_DIR, TESTS_DIR
+from mlplat.plan import SECRET, Plan
+from mlplat.plan.api import plan_requests, stack_request
+from mlplat.plan.mocks import digest
 
 pytestmark = pytest.mark.unit
 
-SNAPSHOT = Path(__file__).resolve().parents[1] / "golden" / "plans" / "demo.json"
+SNAPSHOT = TESTS_DIR / "golden" / "plans" / "demo.json"
 
 
 def test_demo_plan_matches_committed_snapshot(demo_plan):
@@ -34,8 +39,57 @@ def test_demo_plan_matches_committed_snapshot(demo_plan):
                     f"intended):\n{diff[:6000]}")
 
 
-def test_snapshot_carries_no_secret_values():
-    document = json.loads(SNAPSHOT.read_text())
-    text = json.dumps(document)
-    assert "BEGIN RSA PRIVATE KEY" not in text and "aws_secret_access_key" not in text
-    assert document["summary"]["resources"] > 60
+# ------------------------------------------------------------------ secrets never leak
+# A stack whose config carries a `secure:` value and whose program generates a secret
+# (RandomPassword marks `result` with additionalSecretOutputs), planned end to end from the
+# stack file. Both must show up as the secret marker wherever they flow, and neither the
+# ciphertext nor the generated plaintext may appear anywhere in the plan document.
+
+CIPHERTEXT = "v1:Zm9yLXRlc3RzLW9ubHk6Y2lwaGVydGV4dA=="
+SECRETS_PROGRAM = """
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+db_password = pulumi.Config("app").require_secret("dbPassword")
+generated = random.RandomPassword("generated", length=24, special=False)
+aws.ssm.Parameter("db-password", type="SecureString", value=db_password)
+aws.ssm.Parameter("generated-password", type="SecureString", value=generated.result)
+pulumi.export("db_password", db_password)
+pulumi.export("generated_password", generated.result)
+"""
+
+
+@pytest.fixture(scope="module")
+def secrets_plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    root = tmp_path_factory.mktemp("secrets")
+    (root / "program").mkdir()
+    (root / "program" / "__main__.py").write_text(SECRETS_PROGRAM)
+    (root / "stacks").mkdir()
+    document = yaml.safe_load((STACKS_DIR / "Pulumi.demo.yaml").read_text())
+    document["config"]["app:dbPassword"] = {"secure": CIPHERTEXT}
+    (root / "stacks" / "Pulumi.secrets.yaml").write_text(yaml.safe_dump(document))
+    request = dataclasses.replace(stack_request("secrets", root / "stacks"),
+                                  program_dir=root / "program")
+    assert request.secret_keys == ("app:dbPassword",)
+    (plan,) = plan_requests([request])
+    return plan
+
+
+def test_secure_config_and_generated_secrets_stay_secret(secrets_plan: Plan) -> None:
+    parameters = {r.name: r for r in secrets_plan.of_type("aws:ssm/parameter:Parameter")}
+    assert parameters["db-password"].inputs["value"] == SECRET
+    assert parameters["generated-password"].inputs["value"] == SECRET
+    assert secrets_plan.outputs == {"db_password": SECRET, "generated_password": SECRET}
+    (password,) = secrets_plan.of_type("random:index/randomPassword:RandomPassword")
+    assert "result" in password.options["additional_secret_outputs"]
+
+
+def test_plan_document_carries_no_ciphertext_or_generated_plaintext(secrets_plan: Plan) -> None:
+    # What the mocks generate for the password (see DeterministicMocks._random_outputs).
+    plaintext = digest("random", "random:index/randomPassword:RandomPassword", "generated",
+                       length=24)
+    text = secrets_plan.dumps()
+    assert CIPHERTEXT not in text and CIPHERTEXT.removeprefix("v1:") not in text
+    assert plaintext not in text
+    assert text.count(f'"{SECRET}"') >= 4

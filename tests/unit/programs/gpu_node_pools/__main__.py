@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.gpu_node_pools import GpuNodePools, GpuNodePoolsArgs
+from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
 from mlplat.config import environment_from_pulumi
 
 config = environment_from_pulumi()

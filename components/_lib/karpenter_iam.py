@@ -16,6 +16,7 @@ Statements with `"Resource": "*"` hold read-only actions that AWS cannot scope t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,7 +227,7 @@ def controller_policy(scope: ControllerScope) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def node_trust_policy() -> dict:
+def node_trust_policy() -> dict[str, Any]:
     """Trust for EC2 instances (Karpenter-launched nodes)."""
     return {
         "Version": "2012-10-17",
@@ -241,7 +242,7 @@ def node_trust_policy() -> dict:
     }
 
 
-def interruption_queue_policy(queue_arn: str, rule_arns: list[str]) -> dict:
+def interruption_queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
     """Only our EventBridge rules (and the SQS service itself) may send; plain HTTP is refused
     for everyone."""
     return {

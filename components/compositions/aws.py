@@ -1,4 +1,5 @@
-"""TeamEnvironment: one team's complete environment, composed from focused components.
+"""TeamEnvironment on AWS: one team's complete environment, composed from the components in
+components/aws/.
 
 The stack program stays thin: it parses config and builds one TeamEnvironment. This
 component owns the wiring (which outputs feed which component) and the AWS provider that
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster import Cluster, ClusterArgs
-from components.gpu_node_pools import GpuNodePools, GpuNodePoolsArgs
-from components.network import Network, NetworkArgs
+from components.aws.cluster import Cluster, ClusterArgs
+from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
+from components.aws.network import Network, NetworkArgs
 from mlplat.config import EnvironmentConfig
 
 
@@ -28,6 +29,10 @@ class TeamEnvironmentArgs:
     """Pulumi stack name; recorded in the `mlplat-stack` tag."""
 
 
+#: Type token, by the rule in components/__init__.py.
+TOKEN = "mlplat:compositions/aws:TeamEnvironment"
+
+
 class TeamEnvironment(pulumi.ComponentResource):
     """Network, EKS cluster and GPU node pools of one team environment."""
 
@@ -38,7 +43,7 @@ class TeamEnvironment(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlplat:environment:TeamEnvironment", name, None, opts)
+        super().__init__(TOKEN, name, None, opts)
         config = args.config
         tags = config.effective_tags(args.stack)
         cluster_name = config.name
@@ -55,8 +60,7 @@ class TeamEnvironment(pulumi.ComponentResource):
 
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(settings=config.network, env=config.env, cluster_name=cluster_name,
-                        tags=tags),
+            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags),
             child,
         )
         self.cluster = Cluster(

@@ -26,36 +26,17 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from mlplat.config import Env, NatMode, NetworkConfig
+from components._lib.errors import ComponentError
+from components._lib.log_group import AccountContext, encrypted_log_group
+from components._lib.naming import Tagger, iam_name_prefix
+from components._lib.policies import flow_log_role_policy, flow_logs_trust_policy
+from mlplat.config import NatMode, NetworkConfig
 
-#: Blocks the VPC CIDR is split into (prefix + 3 bits); see the module docstring.
+#: Blocks the VPC CIDR is split into (prefix + 3 bits); see the module docstring. Room for
+#: six AZs, which is why config caps `network.availabilityZones` at 6.
 _BLOCK_BITS = 3
 _PUBLIC_BLOCK = 7
 _PUBLIC_BITS = 3
-MAX_AZS = 6
-
-
-class Tagger:
-    """Builds the explicit `tags=` of a child: the environment's tags plus a Name."""
-
-    def __init__(self, base: Mapping[str, str], prefix: str) -> None:
-        self._base = dict(base)
-        self._prefix = prefix
-
-    def __call__(self, role: str, **extra: str) -> dict[str, str]:
-        return {**self._base, "Name": f"{self._prefix}-{role}", **extra}
-
-
-#: IAM caps role name prefixes at 38 characters (AWS appends a 26-character suffix).
-_IAM_PREFIX_MAX = 38
-
-
-def iam_name_prefix(environment: str, role: str) -> str:
-    """`<environment>-<role>-`, shortened to IAM's prefix limit. Auto-naming from the
-    (long) resource name could exceed the 64-character role name limit for long team
-    names; a prefix keeps names readable and unique (AWS adds the random suffix)."""
-    suffix = f"-{role}-"
-    return environment[: _IAM_PREFIX_MAX - len(suffix)].rstrip("-") + suffix
 
 
 @dataclass(frozen=True)
@@ -67,9 +48,8 @@ class SubnetPlan:
 
 
 def subnet_layout(vpc_cidr: str, az_count: int) -> list[SubnetPlan]:
-    """Non-overlapping private/public CIDRs for `az_count` AZs (see the module docstring)."""
-    if not 1 <= az_count <= MAX_AZS:
-        raise ValueError(f"network.availabilityZones must be 1..{MAX_AZS}, got {az_count}")
+    """Non-overlapping private/public CIDRs for `az_count` AZs (see the module docstring);
+    config guarantees a /16../20 CIDR and at most six AZs."""
     vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
     blocks = list(vpc.subnets(prefixlen_diff=_BLOCK_BITS))
     public = list(blocks[_PUBLIC_BLOCK].subnets(prefixlen_diff=_PUBLIC_BITS))
@@ -82,12 +62,14 @@ class NetworkArgs:
 
     settings: NetworkConfig
     """VPC settings from the stack config (`mlplat:network`)."""
-    env: Env
-    """Environment tier; single NAT is refused in prod here as well as in the config."""
     cluster_name: str
     """EKS cluster that will use the subnets; drives the discovery tags."""
     tags: Mapping[str, str]
     """Tags set explicitly on every taggable child (not only through provider default_tags)."""
+
+
+#: Type token, by the rule in components/__init__.py.
+TOKEN = "mlplat:aws/network:Network"
 
 
 class Network(pulumi.ComponentResource):
@@ -103,11 +85,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         settings = args.settings
-        if args.env is Env.PROD and settings.nat_mode is not NatMode.PER_AZ:
-            # The config model already refuses this; repeated (before anything registers)
-            # so the component is safe to use on its own.
-            raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
-        super().__init__("mlplat:network:Network", name, None, opts)
+        super().__init__(TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         invoke_output = pulumi.InvokeOutputOptions(parent=self)
@@ -284,50 +262,20 @@ class Network(pulumi.ComponentResource):
         """Flow logs to a KMS-encrypted CloudWatch log group with a least-privilege role."""
         settings = args.settings.flow_logs
         child = pulumi.ResourceOptions(parent=self)
-        # The name is fixed (not auto-named) so the key policy can reference the log group
-        # before it exists, without a dependency cycle.
-        log_group_name = f"/mlplat/{name}/vpc-flow-logs"
-        log_group_arn = pulumi.Output.concat(
-            "arn:", partition, ":logs:", region, ":", account, ":log-group:", log_group_name
+        logs = encrypted_log_group(
+            parent=self,
+            prefix=name,
+            tag=tag,
+            where=AccountContext(partition=partition, account=account, region=region),
+            log_group_name=f"/mlplat/{name}/vpc-flow-logs",
+            retention_days=settings.retention_days,
+            key_role="flow-logs-key",
+            log_group_role="flow-logs",
+            key_description=f"Encrypts VPC flow logs of {name}",
+            alias_name=f"alias/mlplat/{name}/vpc-flow-logs",
         )
-
-        key_policy = pulumi.Output.all(partition, account, region, log_group_arn).apply(
-            lambda v: json.dumps(cloudwatch_logs_key_policy(*v))
-        )
-        key = aws.kms.Key(
-            f"{name}-flow-logs-key",
-            description=f"Encrypts VPC flow logs of {name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=key_policy,
-            tags=tag("flow-logs-key"),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-flow-logs-key-alias",
-            name=f"alias/mlplat/{name}/vpc-flow-logs",
-            target_key_id=key.key_id,
-            opts=child,
-        )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=log_group_name,
-            retention_in_days=settings.retention_days,
-            kms_key_id=key.arn,
-            tags=tag("flow-logs"),
-            opts=child,
-        )
-
-        assume = account.apply(lambda acct: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Confused-deputy guard: only flow logs of this account may use the role.
-                "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
-            }],
-        }))
+        log_group = logs.log_group
+        assume = account.apply(lambda acct: json.dumps(flow_logs_trust_policy(acct)))
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             name_prefix=iam_name_prefix(args.cluster_name, "flow-logs"),
@@ -336,9 +284,6 @@ class Network(pulumi.ComponentResource):
             tags=tag("flow-logs-role"),
             opts=child,
         )
-        # Write access to this one log group's streams. DescribeLogGroups cannot be
-        # scoped to one group (it lists); it is read-only metadata of this region's groups,
-        # and the flow-log service calls it to find its destination.
         log_groups_in_region = pulumi.Output.concat(
             "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
         )
@@ -346,7 +291,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs-write",
             role=role.id,
             policy=pulumi.Output.all(log_group.arn, log_groups_in_region).apply(
-                lambda v: json.dumps(_flow_log_role_policy(*v))
+                lambda v: json.dumps(flow_log_role_policy(*v))
             ),
             opts=child,
         )
@@ -364,67 +309,12 @@ class Network(pulumi.ComponentResource):
         )
 
 
-def _flow_log_role_policy(log_group_arn: str, log_groups_in_region: str) -> dict[str, object]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "WriteFlowLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
-            },
-            {
-                "Sid": "FindLogGroup",
-                "Effect": "Allow",
-                "Action": ["logs:DescribeLogGroups"],
-                "Resource": [log_groups_in_region],
-            },
-        ],
-    }
-
-
 def _pick_zones(count: int, invoke: pulumi.InvokeOptions) -> list[str]:
     """The first `count` available AZs of the region, or a clear error."""
     available = list(aws.get_availability_zones(state="available", opts=invoke).names or [])
     if len(available) < count:
-        raise ValueError(
-            f"network.availabilityZones is {count} but the region has only "
+        raise ComponentError(
+            f"mlplat:network.availabilityZones is {count} but the region has only "
             f"{len(available)} available zone(s) ({', '.join(available) or 'none'})"
         )
     return available[:count]
-
-
-def cloudwatch_logs_key_policy(
-    partition: str, account: str, region: str, log_group_arn: str
-) -> dict[str, object]:
-    """Key policy: the account administers the key (IAM policies decide who may); the
-    CloudWatch Logs service may use it only for the one named log group."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsUseForOneLogGroup",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": [
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
-                },
-            },
-        ],
-    }

@@ -1,0 +1,143 @@
+"""IAM trust policies, identity policies and KMS key policies shared by components, as plain
+functions of plain values so they can be read, diffed and unit-tested as data.
+
+Karpenter's own documents live in components/_lib/karpenter_iam.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PolicyDocument = dict[str, Any]
+
+
+def service_trust(service: str, tag_session: bool = False) -> PolicyDocument:
+    """Trust for one AWS service principal (e.g. `eks.amazonaws.com`)."""
+    actions: str | list[str] = (
+        ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole"
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}
+        ],
+    }
+
+
+def flow_logs_trust_policy(account: str) -> PolicyDocument:
+    """Trust for the VPC flow-log service, for flow logs of this account only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            # Confused-deputy guard: only flow logs of this account may use the role.
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        }],
+    }
+
+
+def pod_identity_trust_policy(
+    cluster_name: str, namespace: str, service_account: str
+) -> PolicyDocument:
+    """Trust policy for an EKS Pod Identity role, narrowed by the session tags Pod Identity
+    sets to one cluster, namespace and service account (without the conditions, any
+    association in the account could use the role)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/eks-cluster-name": cluster_name,
+                        "aws:RequestTag/kubernetes-namespace": namespace,
+                        "aws:RequestTag/kubernetes-service-account": service_account,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def flow_log_role_policy(log_group_arn: str, log_groups_in_region: str) -> PolicyDocument:
+    """Write access to one log group's streams. DescribeLogGroups cannot be scoped to one
+    group (it lists); it is read-only metadata of the region's groups, and the flow-log
+    service calls it to find its destination."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteFlowLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {
+                "Sid": "FindLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogGroups"],
+                "Resource": [log_groups_in_region],
+            },
+        ],
+    }
+
+
+def _account_administers(partition: str, account: str) -> PolicyDocument:
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def cloudwatch_logs_key_policy(
+    partition: str, account: str, region: str, log_group_arn: str
+) -> PolicyDocument:
+    """Key policy: the account administers the key (IAM policies decide who may); the
+    CloudWatch Logs service may use it only for the one named log group."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _account_administers(partition, account),
+            {
+                "Sid": "CloudWatchLogsUseForOneLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
+                },
+            },
+        ],
+    }
+
+
+def secrets_key_policy(partition: str, account: str, cluster_role_arn: str) -> PolicyDocument:
+    """Key policy of the secrets key: the account administers it (IAM decides who may);
+    the cluster role may only use it, with the four actions envelope encryption needs."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _account_administers(partition, account),
+            {
+                "Sid": "ClusterRoleEnvelopeEncryption",
+                "Effect": "Allow",
+                "Principal": {"AWS": cluster_role_arn},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": "*",
+            },
+        ],
+    }

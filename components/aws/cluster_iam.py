@@ -1,0 +1,80 @@
+"""IAM pieces of the Cluster component: managed-policy attachments and roles bound to one
+service account through EKS Pod Identity. Children are parented to the Cluster component.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._lib.naming import Tagger, iam_name_prefix
+from components._lib.policies import pod_identity_trust_policy
+
+
+@dataclass(frozen=True)
+class ClusterScope:
+    """What the Cluster's child-building functions share: the component every child is
+    parented to, the child name prefix, the EKS cluster name, the tagger and the partition."""
+
+    parent: pulumi.ComponentResource
+    prefix: str
+    cluster_name: str
+    tag: Tagger
+    partition: pulumi.Output[str]
+
+    def opts(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        """Options of a child: parented to the component, optionally ordered after others."""
+        if depends_on is None:
+            return pulumi.ResourceOptions(parent=self.parent)
+        return pulumi.ResourceOptions(parent=self.parent, depends_on=depends_on)
+
+
+def attach_managed_policy(
+    scope: ClusterScope, resource_name: str, role: aws.iam.Role, policy: str, path: str = ""
+) -> aws.iam.RolePolicyAttachment:
+    """Attach the AWS managed policy `policy` (under `path`, e.g. `service-role/`)."""
+    return aws.iam.RolePolicyAttachment(
+        resource_name,
+        role=role.name,
+        policy_arn=pulumi.Output.concat("arn:", scope.partition, ":iam::aws:policy/", path, policy),
+        opts=scope.opts(),
+    )
+
+
+def pod_identity_role(
+    scope: ClusterScope,
+    role_name: str,
+    cluster: aws.eks.Cluster,
+    namespace: str,
+    service_account: str,
+    policy: str,
+    policy_path: str = "",
+) -> aws.eks.PodIdentityAssociation:
+    """An IAM role usable only by one service account of this cluster, bound to it
+    through an EKS Pod Identity association."""
+    name = scope.prefix
+    role = aws.iam.Role(
+        f"{name}-{role_name}-role",
+        name_prefix=iam_name_prefix(scope.cluster_name, role_name),
+        description=f"{namespace}/{service_account} in {scope.cluster_name}",
+        assume_role_policy=json.dumps(
+            pod_identity_trust_policy(scope.cluster_name, namespace, service_account)
+        ),
+        tags=scope.tag(f"{role_name}-role"),
+        opts=scope.opts(),
+    )
+    attachment = attach_managed_policy(
+        scope, f"{name}-{role_name}-policy", role, policy, policy_path
+    )
+    return aws.eks.PodIdentityAssociation(
+        f"{name}-{role_name}-pod-identity",
+        cluster_name=cluster.name,
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=role.arn,
+        tags=scope.tag(f"{role_name}-pod-identity"),
+        opts=scope.opts(depends_on=[attachment]),
+    )

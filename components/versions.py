@@ -1,0 +1,96 @@
+"""Every pinned external version mlplat installs: EKS managed add-ons, Karpenter charts, the
+AL2023 AMI release and the NVIDIA device plugin chart.
+
+One module so that an upgrade is one reviewed diff, and so that tests can assert that
+nothing floats (no `@latest` AMI alias, no chart version ranges, no unpinned add-on). How to
+move each pin is described in docs/upgrades.md. Pure data: no Pulumi imports, so config
+validation can check a stack's Kubernetes version against the add-on table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+# --------------------------------------------------------------------------- Karpenter
+
+#: Karpenter (aws/karpenter-provider-aws). 1.12 supports Kubernetes 1.29-1.35, which covers
+#: every version in mlplat.config.SUPPORTED_KUBERNETES_VERSIONS. The CRD chart and the
+#: controller chart are released together and must carry the same version.
+KARPENTER_VERSION: Final = "1.12.1"
+KARPENTER_OCI_REPOSITORY: Final = "oci://public.ecr.aws/karpenter"
+KARPENTER_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter"
+KARPENTER_CRD_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter-crd"
+
+#: EKS-optimised Amazon Linux 2023 release (awslabs/amazon-eks-ami tag). Karpenter's `al2023`
+#: alias resolves this release's standard, nvidia and neuron variants for the cluster's
+#: Kubernetes version through public SSM parameters and picks the nvidia variant for
+#: instance types with NVIDIA GPUs, so one pin covers CPU and GPU nodes alike.
+AL2023_AMI_RELEASE: Final = "v20260818"
+AMI_ALIAS: Final = f"al2023@{AL2023_AMI_RELEASE}"
+
+# --------------------------------------------------------------------------- NVIDIA
+
+#: NVIDIA Kubernetes device plugin (NVIDIA/k8s-device-plugin), classic Helm repository.
+NVIDIA_DEVICE_PLUGIN_VERSION: Final = "0.19.0"
+NVIDIA_DEVICE_PLUGIN_REPOSITORY: Final = "https://nvidia.github.io/k8s-device-plugin"
+NVIDIA_DEVICE_PLUGIN_CHART: Final = "nvidia-device-plugin"
+
+# --------------------------------------------------------------------------- EKS add-ons
+#
+# Why pinned: an unpinned add-on resolves to "whatever EKS calls default today", so two
+# `pulumi up` runs a week apart can install different software, and an offline plan could not
+# say what will be installed.
+#
+# Where the versions come from: the "latest version of the Amazon EKS add-on type for each
+# Kubernetes version" tables of the Amazon EKS User Guide (vpc-cni, coredns, kube-proxy), read
+# in late 2025. eks-pod-identity-agent and aws-ebs-csi-driver have no per-version table in the
+# guide; their pins are builds seen installed on 1.32/1.33 clusters in public configurations
+# (and a later EBS CSI build for 1.34). Confirm them against the live API before a first
+# deploy (see docs/components/cluster.md, "Add-ons"):
+#
+#     aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name coredns \
+#         --query 'addons[].addonVersions[].addonVersion'
+#
+# The table must have one row per entry of mlplat.config.SUPPORTED_KUBERNETES_VERSIONS;
+# config validation refuses a kubernetesVersion without a row.
+
+VPC_CNI: Final = "vpc-cni"
+COREDNS: Final = "coredns"
+KUBE_PROXY: Final = "kube-proxy"
+POD_IDENTITY_AGENT: Final = "eks-pod-identity-agent"
+EBS_CSI_DRIVER: Final = "aws-ebs-csi-driver"
+
+#: Every managed add-on the Cluster component installs.
+ADDON_NAMES: tuple[str, ...] = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER)
+
+_ADDON_TABLE: dict[str, dict[str, str]] = {
+    "1.32": {
+        VPC_CNI: "v1.20.4-eksbuild.1",
+        COREDNS: "v1.11.4-eksbuild.24",
+        KUBE_PROXY: "v1.32.9-eksbuild.2",
+        POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
+        EBS_CSI_DRIVER: "v1.48.0-eksbuild.2",
+    },
+    "1.33": {
+        VPC_CNI: "v1.20.4-eksbuild.1",
+        COREDNS: "v1.12.4-eksbuild.1",
+        KUBE_PROXY: "v1.33.5-eksbuild.2",
+        POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
+        EBS_CSI_DRIVER: "v1.48.0-eksbuild.2",
+    },
+    "1.34": {
+        VPC_CNI: "v1.20.4-eksbuild.1",
+        COREDNS: "v1.12.4-eksbuild.1",
+        KUBE_PROXY: "v1.34.1-eksbuild.2",
+        POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
+        # 1.34 arrived after the 1.48 driver; take a later build for it.
+        EBS_CSI_DRIVER: "v1.52.1-eksbuild.1",
+    },
+}
+
+#: Read-only view of the add-on pins: Kubernetes minor version -> add-on name -> version.
+ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {version: MappingProxyType(row) for version, row in _ADDON_TABLE.items()}
+)

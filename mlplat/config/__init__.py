@@ -1,0 +1,74 @@
+"""Typed configuration of one team environment (the `mlplat:` namespace of a stack file),
+one module per layer:
+
+    base.py         _Model, ConfigError, shared annotated types (DnsLabel, Duration,
+                    RetentionDays) and the Env tier
+    network.py      mlplat:network    (NetworkConfig, FlowLogsConfig, NatMode)
+    cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
+                                       SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)
+    gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
+    environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
+                    stack file or the running Pulumi program
+    cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
+
+Catalogs the rules check against (regions, instance types) are data files in mlplat/data/,
+read by mlplat/catalog.py.
+
+Every rule lives here, once; components trust a validated config. The public names are
+re-exported so callers import from `mlplat.config`.
+"""
+
+from mlplat.config.base import CLOUDWATCH_RETENTION_DAYS, CONFIG_NAMESPACE, ConfigError, Env
+from mlplat.config.cluster import (
+    SUPPORTED_KUBERNETES_VERSIONS,
+    ClusterConfig,
+    EndpointAccessConfig,
+    SystemNodeGroupConfig,
+)
+from mlplat.config.environment import (
+    INTERRUPTION_QUEUE_SUFFIX,
+    REQUIRED_TAGS,
+    RESERVED_TAG_PREFIXES,
+    SQS_QUEUE_NAME_MAX,
+    TAGS_ADDED_PER_RESOURCE,
+    EnvironmentConfig,
+    environment_from_pulumi,
+    environment_from_stack_config,
+    load_stack_file,
+    parse_environment,
+)
+from mlplat.config.gpu_pools import CapacityType, GpuPoolConfig, PoolPurpose
+from mlplat.config.network import (
+    MAX_AVAILABILITY_ZONES,
+    FlowLogsConfig,
+    NatMode,
+    NetworkConfig,
+)
+
+__all__ = [
+    "CLOUDWATCH_RETENTION_DAYS",
+    "CONFIG_NAMESPACE",
+    "INTERRUPTION_QUEUE_SUFFIX",
+    "MAX_AVAILABILITY_ZONES",
+    "REQUIRED_TAGS",
+    "RESERVED_TAG_PREFIXES",
+    "SQS_QUEUE_NAME_MAX",
+    "SUPPORTED_KUBERNETES_VERSIONS",
+    "TAGS_ADDED_PER_RESOURCE",
+    "CapacityType",
+    "ClusterConfig",
+    "ConfigError",
+    "EndpointAccessConfig",
+    "Env",
+    "EnvironmentConfig",
+    "FlowLogsConfig",
+    "GpuPoolConfig",
+    "NatMode",
+    "NetworkConfig",
+    "PoolPurpose",
+    "SystemNodeGroupConfig",
+    "environment_from_pulumi",
+    "environment_from_stack_config",
+    "load_stack_file",
+    "parse_environment",
+]

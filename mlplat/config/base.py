@@ -1,0 +1,86 @@
+"""Shared pieces of the config models: the base model, ConfigError, annotated field types
+and enums used by more than one layer."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+CONFIG_NAMESPACE = "mlplat"
+
+#: CloudWatch Logs accepts only these retention periods (days).
+CLOUDWATCH_RETENTION_DAYS: frozenset[int] = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+     2557, 2922, 3288, 3653}
+)
+
+# Patterns are applied with `fullmatch`: `match` with `$` lets a trailing newline through.
+_DNS_LABEL = re.compile(r"[a-z]([a-z0-9-]{0,28}[a-z0-9])?")
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+#: Kubernetes controllers (Karpenter) parse durations as Go's time.Duration: int64
+#: nanoseconds, so nothing longer than 2562047h47m16s.
+MAX_DURATION_SECONDS = (2**63 - 1) // 10**9
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration. The message names the file and the field path."""
+
+
+class _Model(BaseModel):
+    """Base of every config model: camelCase keys in YAML, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=False,
+        frozen=True,
+        use_enum_values=False,
+    )
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.fullmatch(value):
+        raise ValueError(
+            "must be a DNS label: lowercase letters, digits and '-', starting with a letter, "
+            "at most 30 characters"
+        )
+    return value
+
+
+def _duration(value: str) -> str:
+    found = _DURATION.fullmatch(value)
+    if not value or found is None:
+        raise ValueError("must be a duration such as '30s', '10m' or '720h'")
+    hours, minutes, seconds = (int(part or 0) for part in found.groups())
+    if hours * 3600 + minutes * 60 + seconds > MAX_DURATION_SECONDS:
+        raise ValueError(
+            f"{value} is longer than a Go duration can hold (2562047h47m16s); "
+            "Karpenter would refuse it"
+        )
+    return value
+
+
+def _retention_days(value: int) -> int:
+    if value not in CLOUDWATCH_RETENTION_DAYS:
+        allowed = ", ".join(str(v) for v in sorted(CLOUDWATCH_RETENTION_DAYS))
+        raise ValueError(f"{value} is not a CloudWatch retention period; use one of {allowed}")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Duration = Annotated[str, AfterValidator(_duration)]
+#: Days CloudWatch keeps a log group's events; only the values CloudWatch offers.
+RetentionDays = Annotated[int, AfterValidator(_retention_days)]
+
+
+class Env(StrEnum):
+    """Environment tier. `prod` switches on the strictest defaults."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"

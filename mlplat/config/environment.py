@@ -1,0 +1,280 @@
+"""The whole environment (`EnvironmentConfig`) and how it is loaded from a stack file or from
+the running Pulumi program.
+
+A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
+
+    config:
+      aws:region: eu-west-1
+      mlplat:team: vision
+      mlplat:env: dev
+      mlplat:tags: {cost-center: cc-1234}
+      mlplat:network: {...}
+      mlplat:cluster: {...}
+      mlplat:gpuPools: [...]
+
+Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
+pydantic models below: unknown keys are errors, every field is documented, and rules that
+span fields (prod needs NAT per AZ, a GPU pool's instance types must all carry its
+accelerator, ...) are checked here, once, before any resource is declared. Errors are
+raised as `ConfigError` whose message names the stack file and the full field path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from mlplat import catalog
+from mlplat.config import cidrs
+from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
+from mlplat.config.cluster import ClusterConfig
+from mlplat.config.gpu_pools import GpuPoolConfig
+from mlplat.config.network import NatMode, NetworkConfig
+
+#: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
+INTERRUPTION_QUEUE_SUFFIX = "-karpenter"
+SQS_QUEUE_NAME_MAX = 80
+
+#: Tag key prefixes AWS reserves (`aws:`) or Karpenter sets itself on the instances it launches
+#: and refuses in EC2NodeClass.spec.tags; environment tags reach every node class.
+RESERVED_TAG_PREFIXES: tuple[str, ...] = (
+    "aws:",
+    "kubernetes.io/cluster/",
+    "karpenter.sh/nodepool",
+    "karpenter.sh/nodeclaim",
+    "karpenter.k8s.aws/ec2nodeclass",
+    "eks:eks-cluster-name",
+)
+
+#: Tags mlplat sets on every taggable resource (`effective_tags`); `team` and `env` may also
+#: be given (they must match), the others may not.
+MLPLAT_TAGS: tuple[str, ...] = ("team", "env", "managed-by", "mlplat-stack")
+#: AWS allows 50 user tags per resource (`aws:` tags do not count).
+AWS_MAX_TAGS = 50
+#: Most tags added on top of the environment's to one resource: mlplat's Name and subnet
+#: discovery tags (5 on a private subnet), Karpenter's on the instances it launches (Name,
+#: karpenter.sh/nodepool, karpenter.sh/nodeclaim, karpenter.k8s.aws/ec2nodeclass,
+#: kubernetes.io/cluster/<name>, eks:eks-cluster-name, plus mlplat.io/pool = 7), with room
+#: to spare; tests/unit/test_environment_plan.py checks the demo plan stays within it.
+TAGS_ADDED_PER_RESOURCE = 10
+
+# Applied with `fullmatch` (`match` with `$` lets a trailing newline through). Tag keys and
+# values: letters, digits, spaces and `_ . : / = + - @` (AWS's tag character set).
+_TAG_KEY = re.compile(r"[\w.:/=+@ -]{1,128}")
+_TAG_VALUE = re.compile(r"[\w.:/=+@ -]{0,256}")
+
+
+REQUIRED_TAGS: tuple[str, ...] = ("team", "env", "cost-center")
+
+
+class EnvironmentConfig(_Model):
+    """A complete team environment: network, cluster and GPU pools (more layers follow)."""
+
+    team: DnsLabel = Field(description="Owning team; names resources and tags them.")
+    env: Env = Field(description="Environment tier: dev, staging or prod.")
+    region: str = Field(
+        description="AWS region, from `aws:region`: one of the regions listed in "
+        "mlplat/data/regions.yaml (AWS's region table, with the date it was checked)."
+    )
+    tags: dict[str, str] = Field(
+        description="Tags on every taggable resource. Must include `cost-center`; `team` and "
+        "`env` are filled in from the fields of the same name and must match if given. Keys "
+        "starting with " + ", ".join(f"`{p}`" for p in RESERVED_TAG_PREFIXES) + " are reserved "
+        "(AWS or Karpenter set them), as are `managed-by` and `mlplat-stack` (mlplat sets them). "
+        "Keys up to 128 and values up to 256 characters of letters, digits, spaces and "
+        "`_ . : / = + - @`. AWS allows 50 tags per resource; mlplat keeps "
+        f"{TAGS_ADDED_PER_RESOURCE} of them for tags it, EKS and Karpenter add, so at most "
+        f"{AWS_MAX_TAGS - TAGS_ADDED_PER_RESOURCE - len(MLPLAT_TAGS)} besides `team` and `env`."
+    )
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="The VPC.")
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The EKS cluster.")
+    gpu_pools: list[GpuPoolConfig] = Field(
+        default_factory=list, description="Karpenter GPU node pools."
+    )
+    protect_data: bool | None = Field(
+        default=None,
+        description="Deletion protection on stateful resources. Defaults to true in prod and "
+        "false elsewhere; set explicitly to override (visible in the plan).",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if catalog.REGIONS.partition_of(value) is None:
+            raise ValueError(
+                f"{value!r} is not an AWS region (see mlplat/data/regions.yaml, checked "
+                f"{catalog.REGIONS.checked}); e.g. eu-west-1"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_keys(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not _TAG_KEY.fullmatch(key):
+                raise ValueError(f"tag key {key!r} is not a valid AWS tag key")
+            if key.lower().startswith(RESERVED_TAG_PREFIXES):
+                raise ValueError(
+                    f"tag key {key!r} is reserved: AWS or Karpenter sets it on launched "
+                    "instances (and Karpenter refuses it in EC2NodeClass.spec.tags)"
+                )
+            if key in MLPLAT_TAGS[2:]:
+                raise ValueError(f"tag key {key!r} is set by mlplat on every resource")
+            if not _TAG_VALUE.fullmatch(value):
+                raise ValueError(
+                    f"tag {key!r}: value {value[:40]!r} is not an AWS tag value (at most 256 "
+                    "letters, digits, spaces and _ . : / = + - @)"
+                )
+        own = len(set(tags) - set(MLPLAT_TAGS))
+        room = AWS_MAX_TAGS - TAGS_ADDED_PER_RESOURCE - len(MLPLAT_TAGS)
+        if own > room:
+            raise ValueError(
+                f"{own} tags here plus the {len(MLPLAT_TAGS)} mlplat sets on every resource and "
+                f"up to {TAGS_ADDED_PER_RESOURCE} more on some exceed AWS's {AWS_MAX_TAGS} tags "
+                f"per resource; at most {room} fit"
+            )
+        if "cost-center" not in tags or not tags["cost-center"].strip():
+            raise ValueError("missing required tag 'cost-center'")
+        return tags
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        for key, expected in (("team", self.team), ("env", self.env.value)):
+            if key in self.tags and self.tags[key] != expected:
+                raise ValueError(
+                    f"tags.{key} is {self.tags[key]!r} but {key} is {expected!r}; they must match"
+                )
+        if self.env is Env.PROD and self.network.nat_mode is not NatMode.PER_AZ:
+            raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
+        if self.env is Env.PROD and self.cluster.endpoint.public_access:
+            raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
+        partition = catalog.REGIONS.partition_of(self.region)
+        for index, arn in enumerate(self.cluster.admin_role_arns):
+            arn_partition = arn.split(":", 2)[1]
+            if arn_partition != partition:
+                raise ValueError(
+                    f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
+                    f"aws:region {self.region!r} is in {partition!r}"
+                )
+        vpc = cidrs.parse(self.network.vpc_cidr)
+        for index, value in enumerate(self.cluster.endpoint.private_access_cidrs):
+            if cidrs.parse(value).overlaps(vpc):
+                raise ValueError(
+                    f"cluster.endpoint.privateAccessCidrs[{index}] ({value}) overlaps "
+                    f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
+                    "(its nodes and pods are allowed already)"
+                )
+        queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
+        if len(queue_name) > SQS_QUEUE_NAME_MAX:
+            raise ValueError(
+                f"team and env make the interruption queue name {queue_name!r} "
+                f"({len(queue_name)} characters); SQS allows {SQS_QUEUE_NAME_MAX}"
+            )
+        names = [pool.name for pool in self.gpu_pools]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"gpuPools: duplicate pool names {duplicates}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """Environment name used as the prefix of every resource: `<team>-<env>`."""
+        return f"{self.team}-{self.env.value}"
+
+    @property
+    def deletion_protection(self) -> bool:
+        """Effective deletion protection (explicit setting, else on in prod)."""
+        return self.env is Env.PROD if self.protect_data is None else self.protect_data
+
+    def effective_tags(self, stack: str) -> dict[str, str]:
+        """Tags applied to every taggable resource."""
+        return {
+            **self.tags,
+            "team": self.team,
+            "env": self.env.value,
+            "managed-by": "mlplat",
+            "mlplat-stack": stack,
+        }
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """`('network', 'flowLogs', 'retentionDays')` -> `mlplat:network.flowLogs.retentionDays`."""
+    if not loc:
+        return f"{CONFIG_NAMESPACE}:"
+    head, *rest = loc
+    path = "aws:region" if head == "region" else f"{CONFIG_NAMESPACE}:{head}"
+    for part in rest:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _format_error(source: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{source}: {_field_path(loc)}: {message}")
+    return "\n".join(lines)
+
+
+def parse_environment(raw: Mapping[str, Any], source: str) -> EnvironmentConfig:
+    """Build an EnvironmentConfig from a mapping of un-namespaced keys
+    (`team`, `env`, `region`, `network`, ...). `source` names the stack file in errors."""
+    try:
+        return EnvironmentConfig.model_validate(dict(raw))
+    except ValidationError as error:
+        raise ConfigError(_format_error(source, error)) from None
+
+
+def environment_from_stack_config(config: Mapping[str, Any], source: str) -> EnvironmentConfig:
+    """Parse the `config:` mapping of a stack file (namespaced keys such as `mlplat:team`,
+    `aws:region`). Keys of other namespaces than `mlplat` and `aws:region` are ignored
+    (they configure providers); an unknown `mlplat:` key is an error."""
+    raw: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace == CONFIG_NAMESPACE:
+            raw[name] = value
+        elif key == "aws:region":
+            raw["region"] = value
+    return parse_environment(raw, source)
+
+
+def load_stack_file(path: Path) -> EnvironmentConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml`."""
+    from mlplat.stackfile import display_path, read_stack_config
+
+    return environment_from_stack_config(read_stack_config(path), display_path(path))
+
+
+def environment_from_pulumi() -> EnvironmentConfig:
+    """Parse the running Pulumi program's config (inside `pulumi up` or the offline engine).
+
+    Raises `pulumi.RunError` (printed by Pulumi without a traceback) naming the stack file.
+    """
+    import contextlib
+    import json
+
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    decoded: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
+        decoded[key] = value
+    source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    try:
+        return environment_from_stack_config(decoded, source)
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
