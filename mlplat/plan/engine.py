@@ -21,13 +21,13 @@ import sys
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
-
-from google.protobuf import json_format
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mlplat.core.paths import STACKS_DIR
-from mlplat.plan.mocks import DeterministicMocks
 from mlplat.plan.model import Plan, ResourceRecord, normalise
+
+if TYPE_CHECKING:  # the SDKs are imported when a plan runs, not when a cached one is read
+    from mlplat.plan.mocks import DeterministicMocks
 
 T = TypeVar("T")
 PROJECT = "mlplat"
@@ -200,7 +200,7 @@ def _options(request: Any) -> dict[str, Any]:
 
 @functools.cache
 def _recording_monitor_class() -> type:
-    from google.protobuf import empty_pb2
+    from google.protobuf import empty_pb2, json_format
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
     from pulumi.runtime.proto import resource_pb2
@@ -342,6 +342,8 @@ def _run_in_context(
     from pulumi.runtime.settings import SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+    from mlplat.plan.mocks import DeterministicMocks
 
     mocks = DeterministicMocks(region=region)
     monitor = _recording_monitor_class()(mocks)
