@@ -260,7 +260,9 @@ def _recording_monitor_class() -> type:
             for key in request.additionalSecretOutputs:
                 if key in state and not rpc.is_rpc_secret(state[key]):
                     state[key] = rpc.wrap_rpc_secret(state[key])
-            state_proto = _completed(rpc.serialize_properties(state, {}))
+            state_proto = _state_struct(state)
+            if state_proto is None:
+                state_proto = _completed(rpc.serialize_properties(state, {}))
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
@@ -272,6 +274,37 @@ def _recording_monitor_class() -> type:
             return empty_pb2.Empty()
 
     return RecordingMonitor
+
+
+_JSON_SCALARS = (str, bool, int, float, type(None))
+
+
+def _is_json(value: Any) -> bool:
+    """Only dicts with string keys, lists and scalars, of exactly those types (an enum
+    is a `str` subclass, a resource or an output is none of them)."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _is_json(item) for key, item in value.items())
+    if kind is list:
+        return all(_is_json(item) for item in value)
+    return False
+
+
+def _state_struct(state: dict[str, Any]) -> Any:
+    """The wire struct of mock outputs that are plain JSON, or None for the SDK to build.
+
+    What the SDK's `serialize_properties` does with such values, without its per-value
+    coroutines (about a twentieth of a plan): top-level keys whose value is None are
+    left out, everything else is copied as is."""
+    if not _is_json(state):
+        return None
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in state.items() if value is not None})
+    return struct
 
 
 def _completed(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import gc
 import json
 import os
@@ -240,3 +241,31 @@ def test_warm_up_loads_every_provider_module_a_plan_needs():
     missing = result.stdout.split()
     assert not missing, ("planning the demo loaded provider modules warm_up did not; add "
                          f"them to engine.PROVIDER_MODULES: {missing}")
+
+
+class _Colour(enum.StrEnum):
+    RED = "red"
+
+
+@pytest.mark.parametrize("state", [
+    {"name": "a", "count": 3, "ratio": 0.5, "on": True, "off": False, "gone": None},
+    {"tags": {"team": "vision", "empty": None}, "list": [1, None, "x", [2.5, {"k": "v"}]]},
+    {"password": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                  "value": "generated"}},
+    {},
+])
+def test_mock_outputs_are_serialised_as_the_sdk_would(state):
+    """The recording monitor builds the wire struct of plain mock outputs itself (the SDK's
+    serialiser costs a coroutine per value); the result must be the SDK's, exactly."""
+    from pulumi.runtime import rpc
+
+    expected = engine._completed(rpc.serialize_properties(state, {}))
+    assert engine._state_struct(state) == expected
+
+
+@pytest.mark.parametrize("state", [
+    {"colour": _Colour.RED}, {"pair": ("a", "b")}, {"nested": {"colour": _Colour.RED}},
+    {"keys": {1: "not a string key"}},
+])
+def test_anything_but_plain_json_is_left_to_the_sdk(state):
+    assert engine._state_struct(state) is None
