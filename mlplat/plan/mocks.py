@@ -63,6 +63,8 @@ class DeterministicMocks(pulumi.runtime.Mocks):
         outputs: dict[str, Any] = dict(inputs)
         if typ.startswith("aws:"):
             outputs.update(self._aws_outputs(typ, name, inputs, resource_id))
+            if typ == "aws:s3/bucket:Bucket":
+                resource_id = outputs["bucket"]  # a bucket's id is its name
         elif typ.startswith("kubernetes:"):
             outputs.update(self._kubernetes_outputs(typ, name, inputs))
         elif typ.startswith("random:"):
@@ -110,6 +112,19 @@ class DeterministicMocks(pulumi.runtime.Mocks):
             out.update({"endpoint": f"{physical}.{digest('rds', name, length=12)}.{self.region}"
                         ".rds.amazonaws.com:5432", "address": f"{physical}.{self.region}"
                         ".rds.amazonaws.com", "port": inputs.get("port", 5432)})
+            if inputs.get("manageMasterUserPassword"):
+                # RDS keeps the generated password in a secret it names `rds!db-<uuid>`.
+                out["masterUserSecrets"] = [{
+                    "secretArn": f"arn:aws:secretsmanager:{self.region}:{MOCK_ACCOUNT_ID}:secret:"
+                                 f"rds!db-{digest('rds-secret', name, length=32)}",
+                    "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                    "secretStatus": "active",
+                }]
+        elif typ == "aws:s3/bucket:Bucket":
+            # AWS completes `bucket_prefix` with a unique 26-character suffix.
+            bucket = str(inputs.get("bucket") or inputs.get("bucketPrefix", f"{name}-")
+                         + digest("s3", name, length=26))
+            out.update({"bucket": bucket, "name": bucket, "arn": f"arn:aws:s3:::{bucket}"})
         return out
 
     def _kubernetes_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
