@@ -122,8 +122,8 @@ class DeterministicMocks(pulumi.runtime.Mocks):
                 }]
         elif typ == "aws:s3/bucket:Bucket":
             # AWS completes `bucket_prefix` with a unique 26-character suffix.
-            bucket = str(inputs.get("bucket") or inputs.get("bucketPrefix", f"{name}-")
-                         + digest("s3", name, length=26))
+            prefix = inputs.get("bucketPrefix")
+            bucket = f"{prefix}{digest('s3', name, length=26)}" if prefix else physical
             out.update({"bucket": bucket, "name": bucket, "arn": f"arn:aws:s3:::{bucket}"})
         return out
 
