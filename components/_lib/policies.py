@@ -215,27 +215,25 @@ def alarm_topic_policy(topic_arn: str, account: str, alarms_arn_pattern: str) ->
                     "ArnLike": {"aws:SourceArn": alarms_arn_pattern},
                 },
             },
-            {
-                "Sid": "DenyNonTlsAccess",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            _deny_non_tls("sns:Publish", topic_arn),
         ],
     }
 
 
-def _deny_non_tls(bucket_arn: str) -> dict[str, Any]:
+def _deny_non_tls(action: str, resource: str | list[str]) -> dict[str, Any]:
+    """Refuse plain-HTTP requests for everyone (`aws:SecureTransport` false)."""
     return {
         "Sid": "DenyNonTlsAccess",
         "Effect": "Deny",
         "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Action": action,
+        "Resource": resource,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def _deny_non_tls_bucket(bucket_arn: str) -> dict[str, Any]:
+    return _deny_non_tls("s3:*", [bucket_arn, f"{bucket_arn}/*"])
 
 
 def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
@@ -246,7 +244,7 @@ def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _deny_non_tls(bucket_arn),
+            _deny_non_tls_bucket(bucket_arn),
             {
                 "Sid": "DenyOtherEncryption",
                 "Effect": "Deny",
@@ -293,6 +291,6 @@ def access_log_bucket_policy(
                     "StringEquals": {"aws:SourceAccount": account},
                 },
             },
-            _deny_non_tls(bucket_arn),
+            _deny_non_tls_bucket(bucket_arn),
         ],
     }

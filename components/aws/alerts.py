@@ -13,6 +13,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from components._lib.kms import rotating_key
 from components._lib.log_group import AccountContext
 from components._lib.naming import Tagger
 from components._lib.policies import alarm_topic_key_policy, alarm_topic_policy
@@ -29,21 +30,15 @@ def alarm_topic(
     """A KMS-encrypted SNS topic (customer key: CloudWatch cannot use the AWS managed SNS
     key) that only this account's CloudWatch alarms may publish to, over TLS."""
     child = opts
-    key = aws.kms.Key(
-        f"{prefix}-alarms-key",
+    key = rotating_key(
+        resource_name=f"{prefix}-alarms-key",
         description=f"Encrypts the alarm topic of {environment}",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
         policy=pulumi.Output.all(where.partition, where.account).apply(
             lambda v: json.dumps(alarm_topic_key_policy(*v))
         ),
-        tags=tag("alarms-key"),
-        opts=child,
-    )
-    aws.kms.Alias(
-        f"{prefix}-alarms-key-alias",
-        name=f"alias/mlplat/{environment}/alarms",
-        target_key_id=key.key_id,
+        alias_name=f"alias/mlplat/{environment}/alarms",
+        tag=tag,
+        role="alarms-key",
         opts=child,
     )
     topic = aws.sns.Topic(

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._lib.log_group import AccountContext, encrypted_log_group
+from components._lib.kms import rotating_key
+from components._lib.log_group import account_context, encrypted_log_group
 from components._lib.naming import Tagger
 from components._lib.policies import account_key_policy
 from mlplat.config import MetadataDbConfig
@@ -96,30 +97,19 @@ class MetadataDb(pulumi.ComponentResource):
         settings = args.settings
         tag = Tagger(args.tags, name)
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        where = AccountContext(
-            partition=aws.get_partition_output(opts=invoke).partition,
-            account=aws.get_caller_identity_output(opts=invoke).account_id,
-            region=aws.get_region_output(opts=invoke).region,
-        )
+        where = account_context(pulumi.InvokeOutputOptions(parent=self))
         # Fixed (not auto-named): the log groups must carry its name before it exists.
         identifier = f"{args.environment}-metadata"
 
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = rotating_key(
+            resource_name=f"{name}-key",
             description=f"Encrypts the metadata database of {args.environment}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=pulumi.Output.all(where.partition, where.account).apply(
                 lambda v: json.dumps(account_key_policy(*v))
             ),
-            tags=tag("key"),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/mlplat/{args.environment}/metadata-db",
-            target_key_id=key.key_id,
+            alias_name=f"alias/mlplat/{args.environment}/metadata-db",
+            tag=tag,
+            role="key",
             opts=child,
         )
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._lib.log_group import AccountContext
+from components._lib.kms import rotating_key
+from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components._lib.policies import (
     access_log_bucket_policy,
@@ -91,30 +92,19 @@ class ObjectStore(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._tag = Tagger(args.tags, name)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        where = AccountContext(
-            partition=aws.get_partition_output(opts=invoke).partition,
-            account=aws.get_caller_identity_output(opts=invoke).account_id,
-            region=aws.get_region_output(opts=invoke).region,
-        )
+        where = account_context(pulumi.InvokeOutputOptions(parent=self))
 
-        key = aws.kms.Key(
-            f"{name}-key",
+        key = rotating_key(
+            resource_name=f"{name}-key",
             description=f"Encrypts the object store of {args.environment}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=pulumi.Output.all(where.partition, where.account, where.region).apply(
                 lambda v: json.dumps(
                     service_only_key_policy(v[0], v[1], f"s3.{v[2]}.amazonaws.com")
                 )
             ),
-            tags=self._tag("key"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/mlplat/{args.environment}/object-store",
-            target_key_id=key.key_id,
+            alias_name=f"alias/mlplat/{args.environment}/object-store",
+            tag=self._tag,
+            role="key",
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._lib.log_group import AccountContext
+from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components.aws.alerts import alarm_topic
 from components.aws.cluster import Cluster, ClusterArgs
@@ -114,15 +114,12 @@ class TeamEnvironment(pulumi.ComponentResource):
             )
         self.metadata_db = None
         if config.metadata_db is not None:
-            invoke = pulumi.InvokeOutputOptions(parent=self, provider=aws_provider)
             topic = alarm_topic(
                 opts=child,
                 prefix=name,
                 tag=Tagger(tags, name),
-                where=AccountContext(
-                    partition=aws.get_partition_output(opts=invoke).partition,
-                    account=aws.get_caller_identity_output(opts=invoke).account_id,
-                    region=aws.get_region_output(opts=invoke).region,
+                where=account_context(
+                    pulumi.InvokeOutputOptions(parent=self, provider=aws_provider)
                 ),
                 environment=cluster_name,
             )
