@@ -1,48 +1,56 @@
 # mlplat — two commands do all the set-up on a fresh machine:
-#   make plan   offline plan (and audit) of the demo team environment
+#   make plan   offline plan of the demo team environment
 #   make test   the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two install stamps: planning needs only the package; tests, linters and real-host tooling
+# (the dev and hosts extras, several times larger) are installed by the targets that use them.
+PLAN_STAMP := $(VENV)/.installed-plan
+TEST_STAMP := $(VENV)/.installed-test
 STACK ?= demo
 
-.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean
+.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean venv
 
-$(STAMP): pyproject.toml
+$(PLAN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,hosts]'
-	touch $(STAMP)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e .
+	touch $@
 
-venv: $(STAMP)
+$(TEST_STAMP): $(PLAN_STAMP)
+	$(BIN)/pip install -e '.[dev,hosts]'
+	touch $@
+
+venv: $(TEST_STAMP)
 
 system-deps:
 	@scripts/install-system-deps
 
-plan: $(STAMP)
+plan: $(PLAN_STAMP)
 	$(BIN)/mlplat plan $(STACK)
 
-test: $(STAMP) system-deps
+test: $(TEST_STAMP) system-deps
 	$(BIN)/pytest
 
-test-unit: $(STAMP)
+test-unit: $(TEST_STAMP)
 	$(BIN)/pytest -m "not hosts"
 
-test-hosts: $(STAMP) system-deps
+test-hosts: $(TEST_STAMP) system-deps
 	$(BIN)/pytest -m hosts
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check mlplat components stacks tests bench
 	$(BIN)/mypy
 
-# Refresh committed golden files (plan snapshot, rendered cloud-init) after an intended change.
-snapshots: $(STAMP)
+# Refresh committed golden files (plan snapshot, rendered cloud-init) and every generated
+# document (mlplat docs) after an intended change.
+snapshots: $(TEST_STAMP)
 	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_plan_snapshot.py tests/cloudinit -m "not hosts"
-	$(BIN)/python -m mlplat.docgen
+	$(BIN)/mlplat docs
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import cpu_model
+from mlplat.core.paths import DOCS_DIR, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PERFORMANCE_DOC = REPO_ROOT / "docs" / "performance.md"
+PERFORMANCE_DOC = DOCS_DIR / "performance.md"
 SECTION = "## Offline plans (issue #3)"
 COUNTS = (1, 10, 50)
 TEAMS = ["vision", "nlp", "speech", "recsys", "search", "ads", "fraud", "robotics", "bio", "maps"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -10,11 +11,13 @@ from mlplat.plan.model import Plan, ResourceRecord
 
 
 def _label(record: ResourceRecord) -> str:
+    # Names come from config (team names, pool names): printed as written, never as markup.
+    name, type_token = escape(record.name), escape(record.type)
     if record.is_component:
-        return f"[bold]{record.name}[/bold] [dim]({record.type})[/dim]"
+        return f"[bold]{name}[/bold] [dim]({type_token})[/dim]"
     if record.is_provider:
-        return f"{record.name} [magenta]provider[/magenta] [dim]({record.type})[/dim]"
-    return f"{record.name} [dim]{record.type}[/dim]"
+        return f"{name} [magenta]provider[/magenta] [dim]({type_token})[/dim]"
+    return f"{name} [dim]{type_token}[/dim]"
 
 
 def plan_tree(plan: Plan) -> Tree:
@@ -24,7 +27,8 @@ def plan_tree(plan: Plan) -> Tree:
         parent = record.parent if record.parent and plan.get(record.parent) else None
         children.setdefault(parent, []).append(record)
 
-    root = Tree(f"[bold cyan]{plan.project}-{plan.stack}[/bold cyan] [dim]({plan.source})[/dim]")
+    root = Tree(f"[bold cyan]{escape(plan.project)}-{escape(plan.stack)}[/bold cyan] "
+                f"[dim]({escape(plan.source)})[/dim]")
 
     def add(node: Tree, parent: str | None) -> None:
         for record in sorted(children.get(parent, []),

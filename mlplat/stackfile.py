@@ -3,28 +3,34 @@
 The offline plan engine and the CLI read stack config straight from git. Secret values
 (`{secure: ...}` ciphertext) are never decrypted here: they are replaced by a marker and
 their keys reported, so plans can carry them as secrets without knowing them.
+
+Stack files are read with mlplat.core.yamlfile's bounds (size, nesting, aliases, duplicate
+keys), and top-level config keys must belong to a known namespace: a misspelt namespace
+(`mlpalt:gpuPools`) would otherwise be ignored as some provider's setting.
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Final
 
 from mlplat.config import ConfigError
+from mlplat.core.paths import REPO_ROOT, STACKS_DIR
+from mlplat.core.yamlfile import YamlDocument, YamlError, read_yaml_file
 
 SECRET_MARKER = "[secret]"
-# libyaml's parser when PyYAML was built with it: several times faster on many stack files.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-STACK_DIR = Path(__file__).resolve().parent.parent / "stacks"
+STACK_DIR = STACKS_DIR
+#: Config namespaces a stack file may use: ours, the AWS provider's, Pulumi's own.
+#: A program that reads more (e.g. a template with its own namespace) passes its own list.
+DEFAULT_NAMESPACES: Final = ("mlplat", "aws", "pulumi")
 
 
 def display_path(path: Path) -> str:
     """How a file is named in messages and plans: repo-relative when inside the repo (so
     output does not depend on the checkout location), else as given."""
     try:
-        return str(path.resolve().relative_to(STACK_DIR.parent))
+        return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
@@ -41,44 +47,58 @@ def available_stacks(stack_dir: Path = STACK_DIR) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stack_dir.glob("Pulumi.*.yaml"))
 
 
-def read_stack_document(path: Path) -> dict[str, Any]:
+def read_stack_document(path: Path) -> YamlDocument:
     """The parsed YAML document of a stack file, with clear errors."""
     shown = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        document = read_yaml_file(path, shown)
     except FileNotFoundError:
         raise ConfigError(f"{shown}: no such stack file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read: {exc}") from None
-    try:
-        document = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{shown}: not valid YAML{where}: {problem}") from None
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    if document.data is None:
+        return YamlDocument({}, document.lines)
+    if not isinstance(document.data, dict):
         raise ConfigError(f"{shown}: top level must be a mapping with a 'config' key")
     return document
 
 
-def read_stack(path: Path) -> tuple[dict[str, Any], list[str]]:
+def read_stack(
+    path: Path, namespaces: tuple[str, ...] = DEFAULT_NAMESPACES
+) -> tuple[dict[str, Any], list[str]]:
     """One read of a stack file: its `config:` mapping with secrets replaced by
-    SECRET_MARKER, and the keys whose values are Pulumi secrets (`secure:`)."""
+    SECRET_MARKER, and the keys whose values are Pulumi secrets (`secure:`).
+
+    Every key outside `namespaces` is reported, one line each, naming its line."""
     document = read_stack_document(path)
     shown = display_path(path)
-    config = document.get("config", {})
+    config = document.data.get("config", {})
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ConfigError(f"{shown}: config: must be a mapping of namespaced keys")
-    for key in config:
-        if not isinstance(key, str) or ":" not in key:
-            raise ConfigError(f"{shown}: config.{key}: keys must be namespaced, e.g. 'mlplat:team'")
+    problems = [f"{shown}: line {document.line_of(('config', key))}: {problem}"
+                for key in config
+                if (problem := _key_problem(key, namespaces)) is not None]
+    if problems:
+        raise ConfigError("\n".join(problems))
     secrets = sorted(key for key, value in config.items() if _contains_secret(value))
     return {key: _mask_secrets(value) for key, value in config.items()}, secrets
+
+
+def _key_problem(key: object, namespaces: tuple[str, ...]) -> str | None:
+    """Why a top-level config key is refused, or None."""
+    if not isinstance(key, str) or ":" not in key:
+        return f"config.{key}: keys must be namespaced, e.g. 'mlplat:team'"
+    namespace, _, name = key.partition(":")
+    if namespace in namespaces:
+        return None
+    known = ", ".join(f"{n}:" for n in namespaces)
+    close = difflib.get_close_matches(namespace, namespaces, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}:{name}'? " if close else ""
+    return f"config.{key}: unknown namespace '{namespace}:'; {hint}(known: {known})"
 
 
 def read_stack_config(path: Path) -> dict[str, Any]:

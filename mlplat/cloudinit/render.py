@@ -1,7 +1,7 @@
 """Render cloud-init user data from a template name and typed inputs.
 
 Pulumi components call :func:`render` directly (for ``ec2.LaunchTemplate``
-``user_data``); the command line in ``__main__`` wraps the same function.
+``user_data``); `mlplat cloud-init render` wraps the same function.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import jinja2
 from pydantic import BaseModel
 
 from mlplat.cloudinit.models import TEMPLATE_MODELS, GpuNodeInputs, OnpremHostInputs, SudoPolicy
+from mlplat.core.paths import CLOUD_INIT_DIR
 
 TEMPLATE_SUFFIX = ".yaml.j2"
 CLOUD_CONFIG_HEADER = "#cloud-config"
@@ -31,7 +32,7 @@ def templates_dir() -> Path:
     override = os.environ.get("MLPLAT_CLOUDINIT_TEMPLATES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "cloud-init" / "templates"
+    return CLOUD_INIT_DIR / "templates"
 
 
 def template_names() -> list[str]:

@@ -8,6 +8,7 @@ from mlplat.plan.api import (
     plan_requests,
     plan_stack,
     stack_request,
+    validate_stack,
 )
 from mlplat.plan.engine import ProgramError, run_program
 from mlplat.plan.model import SECRET, Plan, ResourceRecord
@@ -25,4 +26,5 @@ __all__ = [
     "plan_stack",
     "run_program",
     "stack_request",
+    "validate_stack",
 ]

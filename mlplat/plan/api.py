@@ -21,7 +21,14 @@ from typing import Any
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
 from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program
 from mlplat.plan.model import Plan
-from mlplat.stackfile import STACK_DIR, available_stacks, display_path, read_stack, stack_file
+from mlplat.stackfile import (
+    DEFAULT_NAMESPACES,
+    STACK_DIR,
+    available_stacks,
+    display_path,
+    read_stack,
+    stack_file,
+)
 
 
 @dataclass(frozen=True)
@@ -35,18 +42,34 @@ class PlanRequest:
     program_dir: Path = PROGRAM_DIR
 
 
-def stack_request(stack: str, stack_dir: Path = STACK_DIR) -> PlanRequest:
-    """Validate `stacks/Pulumi.<stack>.yaml`; raises ConfigError naming the file and field."""
+def stack_request(stack: str, stack_dir: Path = STACK_DIR, *,
+                  namespaces: tuple[str, ...] = DEFAULT_NAMESPACES) -> PlanRequest:
+    """Validate `stacks/Pulumi.<stack>.yaml`; raises ConfigError naming the file and field.
+
+    `namespaces`: the config namespaces the program reads (a program with its own
+    `pulumi.Config("app")` adds "app"); keys in any other are refused as typos."""
+    return _validated_stack(stack, stack_dir, namespaces)[0]
+
+
+def validate_stack(stack: str, stack_dir: Path = STACK_DIR, *,
+                   namespaces: tuple[str, ...] = DEFAULT_NAMESPACES) -> EnvironmentConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` without planning it."""
+    return _validated_stack(stack, stack_dir, namespaces)[1]
+
+
+def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...]
+                     ) -> tuple[PlanRequest, EnvironmentConfig]:
     path = stack_file(stack, stack_dir)
     shown = display_path(path)
     if not path.exists():
         known = ", ".join(available_stacks(stack_dir)) or "none"
         raise ConfigError(f"{shown}: no such stack file (unknown stack {stack!r}; "
                           f"known stacks: {known})")
-    config, secrets = read_stack(path)
+    config, secrets = read_stack(path, namespaces)
     # Validate first: errors name the file and field, not a line of the program.
-    environment_from_stack_config(config, shown)
-    return PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
+    environment = environment_from_stack_config(config, shown)
+    request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
+    return request, environment
 
 
 def environment_request(config: EnvironmentConfig, stack: str = "test") -> PlanRequest:

@@ -16,17 +16,19 @@ import json
 import runpy
 import sys
 import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from google.protobuf import json_format
 
+from mlplat.core.paths import STACKS_DIR
 from mlplat.plan.mocks import DeterministicMocks
 from mlplat.plan.model import Plan, ResourceRecord, normalise
 
+T = TypeVar("T")
 PROJECT = "mlplat"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PROGRAM_DIR = REPO_ROOT / "stacks"
+PROGRAM_DIR = STACKS_DIR
 
 # The Pulumi SDK keeps process-wide state (an event loop, a callback registry) that is not
 # safe to drive from two threads at once; plans in one process run one at a time.
@@ -70,7 +72,7 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 
 @contextlib.contextmanager
-def _without_source_positions():
+def _without_source_positions() -> Iterator[None]:
     """Skip the SDK's per-registration stack walk while planning.
 
     The SDK attaches the caller's stack to each registration for the engine's error
@@ -124,7 +126,7 @@ def _recording_monitor_class() -> type:
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi.runtime.sync_await import _ensure_event_loop
 
     class RecordingMonitor(MockMonitor):
         """A MockMonitor that also records each registration as a ResourceRecord."""
@@ -141,7 +143,7 @@ def _recording_monitor_class() -> type:
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
 
-            _ensure_event_loop()
+            _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
             # Deserialize once: the mocks get Python values, the record gets the wire JSON
             # (which still carries secret and resource-reference signatures).
             inputs = rpc.deserialize_properties(request.object)
@@ -180,7 +182,7 @@ def _recording_monitor_class() -> type:
             for key in request.additionalSecretOutputs:
                 if key in state and not rpc.is_rpc_secret(state[key]):
                     state[key] = rpc.wrap_rpc_secret(state[key])
-            state_proto = _sync_await(rpc.serialize_properties(state, {}))
+            state_proto = _completed(rpc.serialize_properties(state, {}))
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
@@ -192,6 +194,24 @@ def _recording_monitor_class() -> type:
             return empty_pb2.Empty()
 
     return RecordingMonitor
+
+
+def _completed(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never has to wait, without an event loop.
+
+    The mock outputs are plain values, so serialising them awaits nothing pending. The
+    stock MockMonitor runs the event loop re-entrantly here instead (`_sync_await`); with
+    the inline executor every sibling that is ready at that moment registers inside that
+    nested loop, and those nest again, until about 80 siblings exceed the recursion
+    limit. Finishing the coroutine in place keeps the stack flat.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coroutine.close()
+    raise RuntimeError("serialising mock outputs had to wait: an output holds an unresolved "
+                       "value, which the offline engine does not produce")
 
 
 def _decode_provider_config(wire: dict[str, Any]) -> dict[str, Any]:
@@ -260,7 +280,8 @@ def _run_in_context(
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
-    _ensure_event_loop().set_default_executor(_InlineExecutor())
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
+    loop.set_default_executor(_InlineExecutor())
     with _without_source_positions():
         try:
             _sync_await(run_pulumi_func(program))

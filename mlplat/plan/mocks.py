@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -32,6 +34,9 @@ _ID_PREFIXES = {
     "aws:ec2/flowLog:FlowLog": "fl-",
 }
 
+#: Types whose id is one of their outputs rather than a digest (a bucket's id is its name).
+_ID_FROM_OUTPUT = {"aws:s3/bucket:Bucket": "bucket"}
+
 
 def digest(*parts: str, length: int = 17) -> str:
     """A stable hex digest of the parts."""
@@ -49,113 +54,202 @@ def _kind(type_token: str) -> str:
     return type_token.rsplit(":", 1)[-1].lower()
 
 
+@dataclass(frozen=True)
+class MockedResource:
+    """What an outputs function knows about a registration."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    id: str
+    region: str
+
+    @property
+    def physical(self) -> str:
+        """The name the cloud would show: an explicit `name`/`bucket` input, else ours."""
+        return str(self.inputs.get("name") or self.inputs.get("bucket") or self.name)
+
+
+OutputsFunction = Callable[[MockedResource], dict[str, Any]]
+InvokeFunction = Callable[["DeterministicMocks", dict[str, Any]], dict[str, Any]]
+
+#: Outputs by resource type token; `<package>:*` answers every other type of a package.
+_OUTPUTS: dict[str, OutputsFunction] = {}
+#: Answers of data sources (invokes) by token; anything else is an UnmockedCallError.
+_INVOKES: dict[str, InvokeFunction] = {}
+
+
+def outputs_for(*type_tokens: str) -> Callable[[OutputsFunction], OutputsFunction]:
+    """Register the outputs (beyond the inputs, which are echoed) of these resource types.
+    `aws:*` registers the default of a package."""
+
+    def register(function: OutputsFunction) -> OutputsFunction:
+        for token in type_tokens:
+            if token in _OUTPUTS:
+                raise ValueError(f"outputs for {token} registered twice")
+            _OUTPUTS[token] = function
+        return function
+
+    return register
+
+
+def invoke(token: str) -> Callable[[InvokeFunction], InvokeFunction]:
+    """Register the offline answer of the data source `token`."""
+
+    def register(function: InvokeFunction) -> InvokeFunction:
+        if token in _INVOKES:
+            raise ValueError(f"invoke {token} registered twice")
+        _INVOKES[token] = function
+        return function
+
+    return register
+
+
 class DeterministicMocks(pulumi.runtime.Mocks):
     """Mocks whose outputs are the inputs plus stable ids, ARNs and endpoints."""
 
     def __init__(self, region: str) -> None:
         self.region = region
 
-    # ------------------------------------------------------------------ resources
-
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
         resource_id = _ID_PREFIXES.get(typ, f"{name}-") + digest(typ, name)
         outputs: dict[str, Any] = dict(inputs)
-        if typ.startswith("aws:"):
-            outputs.update(self._aws_outputs(typ, name, inputs, resource_id))
-            if typ == "aws:s3/bucket:Bucket":
-                resource_id = outputs["bucket"]  # a bucket's id is its name
-        elif typ.startswith("kubernetes:"):
-            outputs.update(self._kubernetes_outputs(typ, name, inputs))
-        elif typ.startswith("random:"):
-            outputs.update(self._random_outputs(typ, name, inputs))
+        function = _OUTPUTS.get(typ) or _OUTPUTS.get(typ.split(":", 1)[0] + ":*")
+        if function is not None:
+            outputs.update(function(MockedResource(typ, name, inputs, resource_id, self.region)))
+        if typ in _ID_FROM_OUTPUT:
+            resource_id = outputs[_ID_FROM_OUTPUT[typ]]
         return resource_id, outputs
-
-    def _aws_outputs(
-        self, typ: str, name: str, inputs: dict[str, Any], resource_id: str
-    ) -> dict[str, Any]:
-        physical = str(inputs.get("name") or inputs.get("bucket") or name)
-        service = _service(typ)
-        if service == "iam":
-            arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:{_kind(typ)}/{physical}"
-        elif service == "s3":
-            arn = f"arn:aws:s3:::{physical}"
-        else:
-            arn = f"arn:aws:{service}:{self.region}:{MOCK_ACCOUNT_ID}:{_kind(typ)}/{resource_id}"
-        out: dict[str, Any] = {"arn": arn, "name": physical}
-        if "tags" in inputs:
-            out["tagsAll"] = inputs["tags"]
-        if typ == "aws:eks/cluster:Cluster":
-            host = digest("endpoint", physical, length=32).upper()
-            out.update({
-                "endpoint": f"https://{host}.gr7.{self.region}.eks.amazonaws.com",
-                "certificateAuthority": {"data": "TU9DSy1DQQ=="},
-                "identities": [{"oidcs": [{
-                    "issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{host}"}]}],
-                "vpcConfig": {**(inputs.get("vpcConfig") or {}),
-                              "clusterSecurityGroupId": "sg-" + digest("clustersg", physical),
-                              "vpcId": (inputs.get("vpcConfig") or {}).get("vpcId", "")},
-                "status": "ACTIVE",
-                "platformVersion": "eks.1",
-            })
-        elif typ == "aws:kms/key:Key":
-            out.update({"keyId": resource_id, "arn": f"arn:aws:kms:{self.region}:"
-                        f"{MOCK_ACCOUNT_ID}:key/{digest('kms', name, length=32)}"})
-        elif typ == "aws:sqs/queue:Queue":
-            out["url"] = f"https://sqs.{self.region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{physical}"
-            out["arn"] = f"arn:aws:sqs:{self.region}:{MOCK_ACCOUNT_ID}:{physical}"
-        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
-            out.update({"latestVersion": 1, "defaultVersion": 1})
-        elif typ == "aws:cloudwatch/logGroup:LogGroup":
-            out["arn"] = f"arn:aws:logs:{self.region}:{MOCK_ACCOUNT_ID}:log-group:{physical}"
-        elif typ == "aws:rds/instance:Instance":
-            out.update({"endpoint": f"{physical}.{digest('rds', name, length=12)}.{self.region}"
-                        ".rds.amazonaws.com:5432", "address": f"{physical}.{self.region}"
-                        ".rds.amazonaws.com", "port": inputs.get("port", 5432)})
-            if inputs.get("manageMasterUserPassword"):
-                # RDS keeps the generated password in a secret it names `rds!db-<uuid>`.
-                out["masterUserSecrets"] = [{
-                    "secretArn": f"arn:aws:secretsmanager:{self.region}:{MOCK_ACCOUNT_ID}:secret:"
-                                 f"rds!db-{digest('rds-secret', name, length=32)}",
-                    "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
-                    "secretStatus": "active",
-                }]
-        elif typ == "aws:s3/bucket:Bucket":
-            # AWS completes `bucket_prefix` with a unique 26-character suffix.
-            prefix = inputs.get("bucketPrefix")
-            bucket = f"{prefix}{digest('s3', name, length=26)}" if prefix else physical
-            out.update({"bucket": bucket, "name": bucket, "arn": f"arn:aws:s3:::{bucket}"})
-        return out
-
-    def _kubernetes_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if typ.startswith("kubernetes:helm.sh/v3:Release"):
-            return {"status": {"name": inputs.get("name", name), "status": "deployed",
-                               "version": inputs.get("version", "")}}
-        metadata = dict(inputs.get("metadata") or {})
-        metadata.setdefault("name", name)
-        return {"metadata": metadata}
-
-    def _random_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        length = int(inputs.get("length", 16))
-        value = digest("random", typ, name, length=max(length, 1))[:length]
-        return {"result": value, "hex": value, "id": value}
-
-    # ------------------------------------------------------------------ data sources
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         token, params = args.token, dict(args.args)
-        handler = _CALLS.get(token)
-        if handler is None:
+        function = _INVOKES.get(token)
+        if function is None:
             raise UnmockedCallError(
                 f"data source {token} has no offline answer; add one to mlplat/plan/mocks.py"
             )
-        return handler(self, params), []
+        return function(self, params), []
+
+
+# ---------------------------------------------------------------------- resource outputs
+
+
+@outputs_for("aws:*")
+def _aws(resource: MockedResource) -> dict[str, Any]:
+    physical, typ = resource.physical, resource.type
+    service = _service(typ)
+    if service == "iam":
+        arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:{_kind(typ)}/{physical}"
+    elif service == "s3":
+        arn = f"arn:aws:s3:::{physical}"
+    else:
+        arn = f"arn:aws:{service}:{resource.region}:{MOCK_ACCOUNT_ID}:{_kind(typ)}/{resource.id}"
+    out: dict[str, Any] = {"arn": arn, "name": physical}
+    if "tags" in resource.inputs:
+        out["tagsAll"] = resource.inputs["tags"]
+    return out
+
+
+@outputs_for("aws:eks/cluster:Cluster")
+def _eks_cluster(resource: MockedResource) -> dict[str, Any]:
+    region, physical = resource.region, resource.physical
+    host = digest("endpoint", physical, length=32).upper()
+    vpc_config = resource.inputs.get("vpcConfig") or {}
+    return {
+        **_aws(resource),
+        "endpoint": f"https://{host}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "TU9DSy1DQQ=="},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{host}"}]}],
+        "vpcConfig": {**vpc_config,
+                      "clusterSecurityGroupId": "sg-" + digest("clustersg", physical),
+                      "vpcId": vpc_config.get("vpcId", "")},
+        "status": "ACTIVE",
+        "platformVersion": "eks.1",
+    }
+
+
+@outputs_for("aws:kms/key:Key")
+def _kms_key(resource: MockedResource) -> dict[str, Any]:
+    return {**_aws(resource), "keyId": resource.id,
+            "arn": f"arn:aws:kms:{resource.region}:{MOCK_ACCOUNT_ID}:key/"
+                   f"{digest('kms', resource.name, length=32)}"}
+
+
+@outputs_for("aws:sqs/queue:Queue")
+def _sqs_queue(resource: MockedResource) -> dict[str, Any]:
+    region, physical = resource.region, resource.physical
+    return {**_aws(resource),
+            "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{physical}",
+            "arn": f"arn:aws:sqs:{region}:{MOCK_ACCOUNT_ID}:{physical}"}
+
+
+@outputs_for("aws:ec2/launchTemplate:LaunchTemplate")
+def _launch_template(resource: MockedResource) -> dict[str, Any]:
+    return {**_aws(resource), "latestVersion": 1, "defaultVersion": 1}
+
+
+@outputs_for("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(resource: MockedResource) -> dict[str, Any]:
+    return {**_aws(resource), "arn": f"arn:aws:logs:{resource.region}:{MOCK_ACCOUNT_ID}"
+                                     f":log-group:{resource.physical}"}
+
+
+@outputs_for("aws:rds/instance:Instance")
+def _rds_instance(resource: MockedResource) -> dict[str, Any]:
+    region, physical = resource.region, resource.physical
+    out = {**_aws(resource),
+           "endpoint": f"{physical}.{digest('rds', resource.name, length=12)}.{region}"
+                       ".rds.amazonaws.com:5432",
+           "address": f"{physical}.{region}.rds.amazonaws.com",
+           "port": resource.inputs.get("port", 5432)}
+    if resource.inputs.get("manageMasterUserPassword"):
+        # RDS keeps the generated password in a secret it names `rds!db-<uuid>`.
+        out["masterUserSecrets"] = [{
+            "secretArn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:"
+                         f"rds!db-{digest('rds-secret', resource.name, length=32)}",
+            "kmsKeyId": resource.inputs.get("masterUserSecretKmsKeyId", ""),
+            "secretStatus": "active",
+        }]
+    return out
+
+
+@outputs_for("aws:s3/bucket:Bucket")
+def _s3_bucket(resource: MockedResource) -> dict[str, Any]:
+    # AWS completes `bucket_prefix` with a unique 26-character suffix.
+    prefix = resource.inputs.get("bucketPrefix")
+    bucket = f"{prefix}{digest('s3', resource.name, length=26)}" if prefix else resource.physical
+    return {**_aws(resource), "bucket": bucket, "name": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
+@outputs_for("kubernetes:*")
+def _kubernetes(resource: MockedResource) -> dict[str, Any]:
+    metadata = dict(resource.inputs.get("metadata") or {})
+    metadata.setdefault("name", resource.name)
+    return {"metadata": metadata}
+
+
+@outputs_for("kubernetes:helm.sh/v3:Release")
+def _helm_release(resource: MockedResource) -> dict[str, Any]:
+    return {"status": {"name": resource.inputs.get("name", resource.name), "status": "deployed",
+                       "version": resource.inputs.get("version", "")}}
+
+
+@outputs_for("random:*")
+def _random(resource: MockedResource) -> dict[str, Any]:
+    length = int(resource.inputs.get("length", 16))
+    value = digest("random", resource.type, resource.name, length=max(length, 1))[:length]
+    return {"result": value, "hex": value, "id": value}
+
+
+# ---------------------------------------------------------------------- data sources
 
 
 class UnmockedCallError(RuntimeError):
     """A program called a data source the offline engine cannot answer."""
 
 
+@invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _availability_zones(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     letters = "abcdef"
     return {
@@ -167,21 +261,25 @@ def _availability_zones(mocks: DeterministicMocks, params: dict[str, Any]) -> di
     }
 
 
+@invoke("aws:index/getCallerIdentity:getCallerIdentity")
 def _caller_identity(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/mlplat-plan",
             "userId": "AIDAMLPLATOFFLINE", "id": MOCK_ACCOUNT_ID}
 
 
+@invoke("aws:index/getPartition:getPartition")
 def _partition(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
             "reverseDnsPrefix": "com.amazonaws"}
 
 
+@invoke("aws:index/getRegion:getRegion")
 def _region(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     return {"name": mocks.region, "region": mocks.region, "id": mocks.region,
             "endpoint": f"ec2.{mocks.region}.amazonaws.com", "description": mocks.region}
 
 
+@invoke("aws:iam/getPolicyDocument:getPolicyDocument")
 def _policy_document(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     """Render `aws.iam.get_policy_document` arguments as the IAM JSON AWS would return."""
     statements = []
@@ -216,6 +314,7 @@ def _policy_document(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[
             "id": digest("policy", text)}
 
 
+@invoke("aws:eks/getAddonVersion:getAddonVersion")
 def _eks_addon_version(mocks: DeterministicMocks, params: dict[str, Any]) -> dict[str, Any]:
     raise UnmockedCallError(
         "aws.eks.get_addon_version resolves versions at deploy time; mlplat pins add-on "
@@ -223,11 +322,3 @@ def _eks_addon_version(mocks: DeterministicMocks, params: dict[str, Any]) -> dic
     )
 
 
-_CALLS = {
-    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
-    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
-    "aws:index/getPartition:getPartition": _partition,
-    "aws:index/getRegion:getRegion": _region,
-    "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
-    "aws:eks/getAddonVersion:getAddonVersion": _eks_addon_version,
-}

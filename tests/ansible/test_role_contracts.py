@@ -2,14 +2,13 @@
 
 - every public default is role-prefixed, documented in meta/argument_specs.yml, with the same
   default value there; private vars in vars/ are ``_<role>_*``;
-- READMEs carry the generated table and it is fresh (gen_role_docs --check), and the checker
+- READMEs carry the generated table and it is fresh (mlplat docs --check), and the checker
   really notices a stale table;
 - role argument validation rejects wrong values and names the variable.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ from conftest import ANSIBLE_DIR, REPO, ROLES_DIR, all_roles, ansible_env, tool
 
 pytestmark = pytest.mark.unit
 
-GEN = ANSIBLE_DIR / "tools" / "gen_role_docs.py"
+GEN = ("-m", "mlplat.docgen")
 PHASES = ("preflight.yml", "install.yml", "configure.yml", "service.yml")
 
 
@@ -36,11 +35,9 @@ def _options(role: str) -> dict[str, Any]:
 
 
 def _gen_module():
-    spec = importlib.util.spec_from_file_location("gen_role_docs", GEN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from mlplat.docgen import roles
+
+    return roles
 
 
 @pytest.mark.parametrize("role", all_roles())
@@ -121,7 +118,7 @@ def test_meta_declares_platforms(role: str) -> None:
 
 def test_readme_tables_are_fresh() -> None:
     proc = subprocess.run(
-        [tool("python"), str(GEN), "--check"],
+        [tool("python"), *GEN, "--check"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -133,7 +130,7 @@ def test_readme_tables_are_fresh() -> None:
 def test_readme_check_notices_a_stale_table(tmp_path: Path) -> None:
     roles = tmp_path / "roles"
     shutil.copytree(ROLES_DIR / "base", roles / "base")
-    gen = [tool("python"), str(GEN), "--roles-dir", str(roles)]
+    gen = [tool("python"), *GEN, "--roles-dir", str(roles)]
     assert subprocess.run([*gen, "--check"], cwd=REPO).returncode == 0
 
     spec_file = roles / "base" / "meta" / "argument_specs.yml"
@@ -154,7 +151,7 @@ def test_readme_without_markers_is_an_error(tmp_path: Path) -> None:
     shutil.copytree(ROLES_DIR / "base", roles / "base")
     (roles / "base" / "README.md").write_text("# base\n\nNo table here.\n")
     proc = subprocess.run(
-        [tool("python"), str(GEN), "--roles-dir", str(roles), "--check"],
+        [tool("python"), *GEN, "--roles-dir", str(roles), "--check"],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlplat.core.paths import REPO_ROOT
+
 pytestmark = pytest.mark.cli
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MLPLAT = [sys.executable, "-m", "mlplat.cli"]
 CIPHERTEXT = "v1:c2VjcmV0LWNpcGhlcnRleHQtbmV2ZXItcHJpbnRlZA=="
 
@@ -86,9 +88,20 @@ def test_plan_json_is_identical_across_runs(tmp_path: Path):
     assert document["summary"]["resources"] > 60
 
 
+def fake_pulumi(directory: Path) -> tuple[str, Path]:
+    """A `pulumi` on PATH that records being run: the plan must never call it."""
+    marker = directory / "pulumi-was-run"
+    binary = directory / "bin" / "pulumi"
+    binary.parent.mkdir()
+    binary.write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\nexit 1\n")
+    binary.chmod(0o755)
+    return str(binary.parent), marker
+
+
 def test_plan_runs_with_no_network_and_no_pulumi_binary(tmp_path: Path):
     """The whole plan in a fresh network namespace (no interfaces but a down loopback):
-    any attempt to reach a cloud or a registry would fail."""
+    any attempt to reach a cloud or a registry would fail. A `pulumi` on PATH records any
+    call to it."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
     probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, check=False)
@@ -96,25 +109,44 @@ def test_plan_runs_with_no_network_and_no_pulumi_binary(tmp_path: Path):
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot create a network namespace in CI: {probe.stderr!r}")
         pytest.skip("user namespaces are not available here")
-    assert shutil.which("pulumi", path=clean_env()["PATH"]) is None
+    # The namespace really has no network: a listener of ours on this machine's loopback
+    # cannot be reached from inside one.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        reach = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=5)"
+        assert subprocess.run([sys.executable, "-c", reach], check=False).returncode == 0
+        inside = subprocess.run(["unshare", "-rn", sys.executable, "-c", reach],
+                                capture_output=True, text=True, check=False)
+        assert inside.returncode != 0 and "OSError" in inside.stderr, inside.stderr
+    fake_bin, marker = fake_pulumi(tmp_path)
     out = tmp_path / "offline.json"
-    result = run("plan", "demo", "--json", str(out), prefix=("unshare", "-rn"))
+    env = {**clean_env(), "PATH": fake_bin + os.pathsep + clean_env()["PATH"]}
+    result = subprocess.run(["unshare", "-rn", *MLPLAT, "plan", "demo", "--json", str(out)],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+    assert not marker.exists(), f"the plan ran pulumi: {marker.read_text()}"
     assert planned_count(result.stdout) > 60
     assert json.loads(out.read_text())["summary"]["resources"] == planned_count(result.stdout)
 
 
 def test_secret_config_values_never_reach_output(stack_dir: Path, tmp_path: Path):
-    def add_secret(config):
-        config["aws:secretKey"] = {"secure": CIPHERTEXT}
-
-    edit_demo(stack_dir, add_secret)
+    """A provider credential in stack config is planned without a trace of it; a secret in
+    a field the CLI reports on shows up as the marker, never as the ciphertext. (The
+    masking of secrets a program reads is tested in test_plan_snapshot.py.)"""
+    edit_demo(stack_dir, lambda c: c.update({"aws:secretKey": {"secure": CIPHERTEXT}}))
     out = tmp_path / "plan.json"
     result = run("plan", "demo", "--stack-dir", str(stack_dir), "--json", str(out))
     assert result.returncode == 0, result.stderr
     for text in (result.stdout, result.stderr, out.read_text()):
         assert CIPHERTEXT not in text
         assert "c2VjcmV0" not in text
+
+    edit_demo(stack_dir, lambda c: c["mlplat:tags"].update(owner={"secure": CIPHERTEXT}))
+    result = run("plan", "demo", "--stack-dir", str(stack_dir))
+    assert result.returncode == 2, result.stderr
+    assert "mlplat:tags" in result.stderr and "[secret]" in result.stderr, result.stderr
+    assert "c2VjcmV0" not in result.stdout + result.stderr
 
 
 def test_unknown_stack():
@@ -179,7 +211,8 @@ def test_failed_plan_leaves_previous_json_untouched(stack_dir: Path, tmp_path: P
 
 def test_validate_command(stack_dir: Path):
     ok = run("validate", "demo")
-    assert ok.returncode == 0 and "valid" in ok.stdout
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "demo: valid (vision-staging, 2 GPU pools)\n"
     edit_demo(stack_dir, lambda c: c.update({"mlplat:team": "Not A Label"}))
     assert_bad_input(run("validate", "demo", "--stack-dir", str(stack_dir)), "mlplat:team")
 
@@ -238,9 +271,44 @@ def test_plan_all_validates_every_stack_before_planning_any(team_stacks: Path, t
     (("demo", "demo"), "stack named twice: demo"),
     (("--all", "--json", "x.json"), "--json x.json: takes one stack"),
     (("demo", "--json", "x.json", "--json-dir", "."), "give one of them"),
-    (("demo", "--json-dir", "no-such-dir"), "--json-dir no-such-dir: directory does not exist"),
+    (("demo", "--json-dir", "Pulumi.nlp.yaml"),
+     "'--json-dir': Directory 'Pulumi.nlp.yaml' is a file"),
 ])
 def test_plan_argument_misuse_is_bad_input(team_stacks: Path, args, fragment):
     result = run("plan", *args, "--stack-dir", str(team_stacks), cwd=team_stacks)
     assert_bad_input(result, fragment)
     assert not (team_stacks / "x.json").exists()
+
+
+def test_plan_all_reports_every_bad_file_before_exiting(team_stacks: Path, tmp_path: Path):
+    for name, change in (("speech", lambda c: c["mlplat:gpuPools"][0].update(gpuLimit="lots")),
+                         ("nlp", lambda c: c.update({"mlplat:team": "Not A Label"}))):
+        path = team_stacks / f"Pulumi.{name}.yaml"
+        document = yaml.safe_load(path.read_text())
+        change(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run("plan", "--all", "--stack-dir", str(team_stacks))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert "Pulumi.nlp.yaml: mlplat:team:" in lines[0]
+    assert "Pulumi.speech.yaml: mlplat:gpuPools[0].gpuLimit:" in lines[1]
+    assert "Plan:" not in result.stdout
+
+
+def test_validate_unknown_stack_lists_the_known_ones(team_stacks: Path):
+    result = run("validate", "nosuchstack", "--stack-dir", str(team_stacks))
+    assert_bad_input(result, "Pulumi.nosuchstack.yaml", "unknown stack 'nosuchstack'",
+                     "known stacks: demo, nlp, speech")
+
+
+def test_json_dir_is_created_and_files_are_readable_by_others(tmp_path: Path):
+    out = tmp_path / "new" / "plans"
+    result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", *MLPLAT, "plan",
+                             "demo", "-q", "--json-dir", str(out)], cwd=REPO_ROOT,
+                            env=clean_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    written = out / "demo.json"
+    assert json.loads(written.read_text())["stack"] == "demo"
+    assert oct(written.stat().st_mode & 0o777) == oct(0o644)

@@ -6,7 +6,7 @@ import pytest
 from cloudinit_cases import REPO
 
 from mlplat.cloudinit.models import TEMPLATE_MODELS
-from mlplat.cloudinit.tables import BEGIN, END, inputs_table
+from mlplat.docgen.cloudinit import BEGIN, END, inputs_table
 
 pytestmark = pytest.mark.unit
 
@@ -19,7 +19,7 @@ def test_readme_inputs_tables_are_current() -> None:
     current = text[text.index(BEGIN) : text.index(END) + len(END)] + "\n"
     assert current == inputs_table(), (
         "cloud-init/README.md inputs tables are stale: replace the block between the markers "
-        "with the output of `python -m mlplat.cloudinit inputs-table`"
+        "by running `mlplat docs`"
     )
 
 

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from mlplat.core.paths import TESTS_DIR
 from mlplat.plan import SECRET, PlanRequest, ProgramError, plan_requests, run_program
 from mlplat.plan.model import normalise, snake_case
 
 pytestmark = pytest.mark.unit
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "engine_program"
+FIXTURE = TESTS_DIR / "fixtures" / "engine_program"
+MANY_SIBLINGS = TESTS_DIR / "fixtures" / "many_siblings"
 SECRET_VALUE = "hunter2-do-not-print"
 CONFIG = {"aws:region": "eu-west-1", "fixture:password": SECRET_VALUE}
 
@@ -89,6 +91,16 @@ def test_json_is_sorted_and_summarised(plan):
     assert document["summary"]["resources"] == 4
     assert document["summary"]["components"] == 1
     assert document["summary"]["providers"] == 1
+
+
+def test_hundreds_of_siblings_ready_at_once_plan_without_recursion():
+    """Issue "Speed", item 1: from about 80 siblings on, answering each registration
+    inside a re-entrant event loop exceeded the recursion limit (RecursionError)."""
+    plan = run_program(stack="siblings", config={"fixture:count": 500},
+                       program_dir=MANY_SIBLINGS, source="fixture")
+    names = sorted(record.name for record in plan.managed())
+    assert names == [f"sibling-{index:04d}" for index in range(500)]
+    assert all(record.inputs == {"byte_length": 4} for record in plan.managed())
 
 
 def test_program_failure_is_reported_without_running_on(tmp_path):

@@ -19,6 +19,7 @@ from mlplat.core.paths import STACKS_DIR, TESTS_DIR
 from mlplat.plan import SECRET, Plan
 from mlplat.plan.api import plan_requests, stack_request
 from mlplat.plan.mocks import digest
+from mlplat.stackfile import DEFAULT_NAMESPACES
 
 pytestmark = pytest.mark.unit
 
@@ -69,8 +70,9 @@ def secrets_plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     document = yaml.safe_load((STACKS_DIR / "Pulumi.demo.yaml").read_text())
     document["config"]["app:dbPassword"] = {"secure": CIPHERTEXT}
     (root / "stacks" / "Pulumi.secrets.yaml").write_text(yaml.safe_dump(document))
-    request = dataclasses.replace(stack_request("secrets", root / "stacks"),
-                                  program_dir=root / "program")
+    request = dataclasses.replace(
+        stack_request("secrets", root / "stacks", namespaces=(*DEFAULT_NAMESPACES, "app")),
+        program_dir=root / "program")
     assert request.secret_keys == ("app:dbPassword",)
     (plan,) = plan_requests([request])
     return plan
@@ -86,7 +88,7 @@ def test_secure_config_and_generated_secrets_stay_secret(secrets_plan: Plan) -> 
 
 
 def test_plan_document_carries_no_ciphertext_or_generated_plaintext(secrets_plan: Plan) -> None:
-    # What the mocks generate for the password (see DeterministicMocks._random_outputs).
+    # What the mocks generate for the password (see mlplat.plan.mocks._random).
     plaintext = digest("random", "random:index/randomPassword:RandomPassword", "generated",
                        length=24)
     text = secrets_plan.dumps()

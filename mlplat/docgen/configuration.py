@@ -1,21 +1,13 @@
-"""Generate docs/configuration.md from the config models, so the reference cannot drift.
-
-    python -m mlplat.docgen          # rewrite docs/configuration.md
-    python -m mlplat.docgen --check  # exit 1 if it is stale (run by the tests)
-"""
+"""docs/configuration.md, generated from the config models so the reference cannot drift."""
 
 from __future__ import annotations
 
-import sys
 import types
 import typing
 from enum import Enum
-from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from mlplat.config import (
     CONFIG_NAMESPACE,
@@ -23,8 +15,11 @@ from mlplat.config import (
     SUPPORTED_KUBERNETES_VERSIONS,
     EnvironmentConfig,
 )
+from mlplat.core.paths import DOCS_DIR
+from mlplat.docgen.fields import default_cell
+from mlplat.docgen.markdown import table
 
-TARGET = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+TARGET: Final = DOCS_DIR / "configuration.md"
 
 
 def _type_name(annotation: Any) -> str:
@@ -39,25 +34,15 @@ def _type_name(annotation: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return " \\| ".join(f"`{m.value}`" for m in annotation)
+        return " | ".join(f"`{m.value}`" for m in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    return getattr(annotation, "__name__", str(annotation))
+    return str(getattr(annotation, "__name__", annotation))
 
 
-def _default(field: FieldInfo) -> str:
-    if field.is_required():
-        return "**required**"
-    if field.default_factory is not None:
-        value = field.default_factory()  # type: ignore[call-arg]
-    elif field.default is PydanticUndefined:
-        return ""
-    else:
-        value = field.default
-    if isinstance(value, BaseModel):
-        return "(see below)"
+def _value(value: Any) -> str:
     if isinstance(value, dict) and any(isinstance(v, BaseModel) for v in value.values()):
-        return "`" + ", ".join(value) + "` (see below)"
+        return "`" + ", ".join(value) + "` (see below)"  # a map of models, e.g. buckets
     if isinstance(value, Enum):
         return f"`{value.value}`"
     if isinstance(value, list):
@@ -87,7 +72,7 @@ def _nested_model_args(annotation: Any) -> type[BaseModel] | None:
 
 
 def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[BaseModel]]]
-          ) -> list[str]:
+          ) -> list[list[str]]:
     rows = []
     for name, field in model.model_fields.items():
         key = field.alias or name
@@ -103,8 +88,8 @@ def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[Ba
         if nested is not None:
             suffix = "[]" if origin is list else ".<key>" if origin is dict else ""
             sections.append((path + suffix, nested))
-        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{path}` | {_type_name(annotation)} | {_default(field)} | {description} |")
+        rows.append([f"`{path}`", _type_name(annotation), default_cell(field, _value),
+                     field.description or ""])
     return rows
 
 
@@ -148,25 +133,7 @@ def render() -> str:
         prefix = "" if model is EnvironmentConfig else title
         lines += [f"## {title if model is not EnvironmentConfig else 'Top level'}", ""]
         doc = (model.__doc__ or "").strip().splitlines()[0]
-        lines += [doc, "", "| key | type | default | description |", "|---|---|---|---|"]
-        lines += _rows(model, prefix, sections)
+        lines += [doc, "", *table(["key", "type", "default", "description"],
+                                  _rows(model, prefix, sections))]
         lines.append("")
     return "\n".join(lines)
-
-
-def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET.relative_to(TARGET.parent.parent)} is stale: run "
-                  "`python -m mlplat.docgen`", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

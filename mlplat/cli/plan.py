@@ -1,68 +1,34 @@
-"""The `mlplat` command line.
-
-Exit codes: 0 success; 1 the program or a check failed; 2 bad input (unknown stack,
-unreadable or invalid config, bad arguments). Bad input prints one message per problem,
-naming the file and the field, and never a traceback.
-"""
+"""`mlplat plan`: every resource `pulumi up` would create, offline, with no credentials."""
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
 from mlplat.config import ConfigError
+from mlplat.core.files import write_atomically
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
+    from mlplat.plan import PlanRequest
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int) -> None:
-    for line in message.splitlines() or [message]:
-        _err.print(f"[red]error:[/red] {line}", markup=True)
-    sys.exit(code)
+STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/)."
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never
-    half of it: write a temp file in the same directory, fsync, rename."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ConfigError(f"{path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mlplat")
-def main() -> None:
-    """mlplat: ML platform environments as code, planned and audited offline."""
-
-
-@main.command()
+@click.command()
 @click.argument("stacks", nargs=-1, metavar="[STACK]...")
 @click.option("--all", "all_stacks", is_flag=True,
               help="Plan every Pulumi.<stack>.yaml in the stack directory.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the normalised plan as JSON to this file (one stack only).")
 @click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write each plan as <stack>.json into this existing directory.")
+              help="Also write each plan as <stack>.json into this directory (created if "
+                   "missing).")
 @click.option("--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/).")
+              help=STACK_DIR_HELP)
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes for several stacks; 0 means one per CPU.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only one summary line per stack.")
@@ -70,42 +36,62 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
          json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool) -> None:
     """Plan STACK offline: every resource `pulumi up` would create, with no credentials.
 
-    Several stacks (or --all) are validated first, all of them, then planned in parallel;
-    JSON files are written only when every plan succeeded."""
-    from mlplat.plan import ProgramError, default_jobs, plan_requests, stack_request
+    Several stacks (or --all) are validated first, all of them, every problem in every
+    file reported; then planned in parallel. JSON files are written only when every plan
+    succeeded."""
+    from mlplat.plan import ProgramError, default_jobs, plan_requests
     from mlplat.render import print_plan
     from mlplat.stackfile import STACK_DIR, available_stacks
 
     directory = stack_dir or STACK_DIR
     try:
-        names = _chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
+        names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
         outputs = _json_targets(names, json_path, json_dir)
-        requests = [stack_request(name, directory) for name in names]
+        requests = _validated_requests(names, directory)
         plans = plan_requests(requests, jobs=jobs or default_jobs())
+        if json_dir is not None:
+            _make_directory(json_dir)
         for plan_, target in zip(plans, outputs, strict=True):
             if target is not None:
                 _write_plan(target, plan_.dumps())
     except ConfigError as error:
-        _fail(str(error), EXIT_BAD_INPUT)
+        fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
         where = f"{error.stack}: " if error.stack else ""
-        _fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
+        fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
     console = Console(highlight=False)
     for plan_, target in zip(plans, outputs, strict=True):
         if quiet:
-            console.print(f"{len(plan_.managed())} resources planned for stack {plan_.stack}")
+            console.print(f"{len(plan_.managed())} resources planned for stack {plan_.stack}",
+                          markup=False)
         else:
             print_plan(plan_, console)
         if target is not None:
-            console.print(f"Wrote {target}")
+            console.print(f"Wrote {target}", markup=False)
     if len(plans) > 1:
         total = sum(len(plan_.managed()) for plan_ in plans)
         console.print(f"{len(plans)} stacks planned, {total} resources in all")
 
 
-def _chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,
-                   known: list[str]) -> list[str]:
+def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:
+    """Every stack validated, every problem of every file collected before giving up."""
+    from mlplat.plan import stack_request
+
+    requests, problems = [], []
+    for name in names:
+        try:
+            requests.append(stack_request(name, directory))
+        except ConfigError as error:
+            problems.append(str(error))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return requests
+
+
+def chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,
+                  known: list[str]) -> list[str]:
+    """The stacks a command line names (or all of them), checked."""
     if all_stacks and stacks:
         raise ConfigError("give STACK names or --all, not both")
     if all_stacks:
@@ -134,10 +120,16 @@ def _json_targets(names: list[str], json_path: Path | None,
             raise ConfigError(f"{json_path}: directory {json_path.parent} does not exist")
         return [json_path]
     if json_dir is not None:
-        if not json_dir.is_dir():
-            raise ConfigError(f"--json-dir {json_dir}: directory does not exist")
         return [json_dir / f"{name}.json" for name in names]
     return [None] * len(names)
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--json-dir {directory}: cannot create: "
+                          f"{error.strerror or error}") from error
 
 
 def _write_plan(target: Path, text: str) -> None:
@@ -145,24 +137,3 @@ def _write_plan(target: Path, text: str) -> None:
         write_atomically(target, text)
     except OSError as error:
         raise ConfigError(f"{target}: cannot write: {error.strerror or error}") from error
-
-
-@main.command()
-@click.argument("stack")
-@click.option("--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/).")
-def validate(stack: str, stack_dir: Path | None) -> None:
-    """Validate STACK's config only (fast; no program run)."""
-    from mlplat.config import load_stack_file
-    from mlplat.stackfile import STACK_DIR, stack_file
-
-    try:
-        config = load_stack_file(stack_file(stack, stack_dir or STACK_DIR))
-    except ConfigError as error:
-        _fail(str(error), EXIT_BAD_INPUT)
-    Console(highlight=False).print(
-        f"{stack}: valid ({config.name}, {len(config.gpu_pools)} GPU pools)")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""`python -m mlplat.cli` runs the same command line as the `mlplat` script."""
+
+from mlplat.cli import main
+
+main()
