@@ -8,20 +8,18 @@ Environments are planned through the real offline engine (`plan_environment`).
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 import pytest
+from data_store_plans import EPHEMERAL, REGION, plan_of
 
 from components.aws.metadata_db import LOG_EXPORTS, POSTGRES_PORT
-from mlplat.config import parse_environment
-from mlplat.plan import SECRET, Plan, ResourceRecord, plan_environment
+from mlplat.plan import SECRET, Plan, ResourceRecord
 from mlplat.plan.mocks import digest
 
 pytestmark = pytest.mark.unit
 
-REGION = "eu-west-1"
 COMPONENT = "mlplat:aws/metadata_db:MetadataDb"
 INSTANCE = "aws:rds/instance:Instance"
 KEY = "aws:kms/key:Key"
@@ -31,35 +29,8 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
-def _environment(env: str, **overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "team": "vision",
-        "env": env,
-        "region": REGION,
-        "tags": {"cost-center": "cc-4711"},
-        "metadataDb": {},
-    }
-    raw.update(overrides)
-    return raw
-
-
-@functools.cache
-def _plan(env: str, overrides_json: str) -> Plan:
-    config = parse_environment(_environment(env, **json.loads(overrides_json)), "<test>")
-    return plan_environment(config)
-
-
-def plan_of(env: str, **overrides: Any) -> Plan:
-    """The plan of an environment of tier `env` (cached: plans are deterministic)."""
-    return _plan(env, json.dumps(overrides, sort_keys=True))
-
-
 def ephemeral_plan() -> Plan:
-    return plan_of("dev", ephemeral=True, metadataDb={
-        "engineVersion": "16", "instanceClass": "db.m7g.large", "backupRetentionDays": 10,
-        "performanceInsightsRetentionDays": 31, "logRetentionDays": 30,
-        "alarms": {"cpuUtilizationPercent": 90, "freeStorageGib": 10, "connections": 50},
-    })
+    return plan_of("dev", **EPHEMERAL)
 
 
 def children(plan: Plan, type_token: str) -> list[ResourceRecord]:

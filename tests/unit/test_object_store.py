@@ -8,64 +8,23 @@ tests read exactly the registrations `mlplat plan` shows.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 import pytest
+from data_store_plans import EPHEMERAL, REGION, plan_of
 
 from components.aws.object_store import ACCESS_LOG_ROOT, BUCKET_PREFIX_MAX, bucket_prefix
-from mlplat.config import parse_environment
-from mlplat.plan import Plan, ResourceRecord, plan_environment
+from mlplat.plan import Plan, ResourceRecord
 
 pytestmark = pytest.mark.unit
 
-REGION = "eu-west-1"
 COMPONENT = "mlplat:aws/object_store:ObjectStore"
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
 LOG_PURPOSE = "access-logs"
 DATA_PURPOSES = ["artifacts", "datasets"]
 TIERS = ["dev", "prod"]
-
-
-def _environment(env: str, **overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "team": "vision",
-        "env": env,
-        "region": REGION,
-        "tags": {"cost-center": "cc-4711"},
-        "objectStore": {},
-    }
-    raw.update(overrides)
-    return raw
-
-
-@functools.cache
-def _plan(env: str, overrides_json: str) -> Plan:
-    config = parse_environment(_environment(env, **json.loads(overrides_json)), "<test>")
-    return plan_environment(config)
-
-
-def plan_of(env: str, **overrides: Any) -> Plan:
-    """The plan of an environment of tier `env` (cached: plans are deterministic)."""
-    return _plan(env, json.dumps(overrides, sort_keys=True))
-
-
-#: Dev with a third bucket and custom retention, ephemeral.
-EPHEMERAL = {
-    "ephemeral": True,
-    "objectStore": {
-        "buckets": {
-            "datasets": {"noncurrentVersionExpirationDays": 30,
-                         "abortIncompleteMultipartUploadDays": 2,
-                         "intelligentTieringAfterDays": 45},
-            "artifacts": {},
-            "checkpoints": {"noncurrentVersionExpirationDays": 3},
-        },
-        "accessLogs": {"expirationDays": 30},
-    },
-}
 
 
 def children(plan: Plan, type_token: str) -> list[ResourceRecord]:
