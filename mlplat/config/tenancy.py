@@ -103,8 +103,10 @@ class BucketAccessLevel(StrEnum):
 
 
 class QuotaConfig(_Model):
-    """The ResourceQuota of a namespace. NodePorts are always 0 (they open a port on every
-    node); everything else is sized here."""
+    """The ResourceQuota of a namespace (NodePorts are always 0).
+
+    A NodePort opens its port on every node of the cluster, outside the namespace's network
+    policies, so it is never offered; everything else is sized here."""
 
     requests_cpu: Quantity = Field(
         default="16", description="Sum of CPU requests (`requests.cpu`)."
@@ -149,8 +151,10 @@ class QuotaConfig(_Model):
 
 
 class ContainerDefaultsConfig(_Model):
-    """Requests and limits a container gets when it states none (a LimitRange). Without them
-    a namespace with a quota refuses every pod that does not state its resources."""
+    """Requests and limits a container gets when it states none (a LimitRange).
+
+    Without them a namespace with a quota refuses every pod that does not state its
+    resources."""
 
     cpu_request: Quantity = Field(default="100m", description="Default CPU request.")
     memory_request: Quantity = Field(default="256Mi", description="Default memory request.")
@@ -243,8 +247,9 @@ class BucketGrantConfig(_Model):
 
 
 class ServiceAccountConfig(_Model):
-    """A Kubernetes service account for the team's workloads and, when it uses buckets, the
-    IAM role it gets through EKS Pod Identity (granting exactly `buckets`)."""
+    """A service account for the team's workloads, with an IAM role when it uses buckets.
+
+    The role comes through EKS Pod Identity and grants exactly `buckets`."""
 
     namespace: NamespacePurpose | None = Field(
         default=None,
@@ -264,8 +269,9 @@ def _default_namespaces() -> list[NamespaceConfig]:
 
 
 class TenancyConfig(_Model):
-    """A team's place in its cluster: namespaces, access, quotas, network isolation and
-    service accounts."""
+    """A team's namespaces, access, quotas, network isolation and service accounts.
+
+    Absent from a stack: no team namespaces and no team access (cluster admins only)."""
 
     team_role_arn: str = Field(
         description="AWS only: the IAM role the team's people assume "
