@@ -171,14 +171,6 @@ class EnvironmentConfig(_Model):
         if value is None:
             return value
         arn = value.team_role_arn
-        region = info.data.get("region")
-        partition = catalog.REGIONS.partition_of(region) if region else None
-        arn_partition = arn.split(":", 2)[1]
-        if partition is not None and arn_partition != partition:
-            raise ValueError(
-                f"teamRoleArn is in partition {arn_partition!r} but aws:region {region!r} is "
-                f"in {partition!r}"
-            )
         cluster = info.data.get("cluster")
         if cluster is not None and arn in cluster.admin_role_arns:
             raise ValueError(
@@ -192,7 +184,9 @@ class EnvironmentConfig(_Model):
                               ("ingressNamespace", value.ingress_namespace)):
                 if name in own:
                     raise ValueError(f"{key} ({name}) is one of the team's own namespaces")
-        store = info.data.get("object_store")
+        if "object_store" not in info.data:
+            return value  # objectStore itself is invalid and reported on its own path
+        store = info.data["object_store"]
         purposes = set(store.buckets) if store is not None else set()
         for name, account in sorted(value.service_accounts.items()):
             for purpose in account.buckets:
@@ -256,11 +250,15 @@ class EnvironmentConfig(_Model):
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
         partition = catalog.REGIONS.partition_of(self.region)
-        for index, arn in enumerate(self.cluster.admin_role_arns):
+        role_arns = {f"cluster.adminRoleArns[{index}]": arn
+                     for index, arn in enumerate(self.cluster.admin_role_arns)}
+        if self.tenancy is not None:
+            role_arns["tenancy.teamRoleArn"] = self.tenancy.team_role_arn
+        for path, arn in role_arns.items():
             arn_partition = arn.split(":", 2)[1]
             if arn_partition != partition:
                 raise ValueError(
-                    f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
+                    f"{path} is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
                 )
         vpc = cidrs.parse(self.network.vpc_cidr)
