@@ -221,4 +221,5 @@ class TeamAccess(pulumi.ComponentResource):
             # Pods started before the policy exists would get credentials that can do nothing.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        return role.arn
+        arn: pulumi.Output[str] = role.arn
+        return arn

@@ -231,9 +231,9 @@ def test_ingress_only_from_the_namespace_monitoring_and_the_ingress_controller(
 ) -> None:
     def sources(plan: Plan) -> list[Any]:
         return sorted(
-            (json.dumps(peer, sort_keys=True)
+            json.dumps(peer, sort_keys=True)
              for spec in policies_of(plan, "vision-staging").values()
-             for rule in spec.get("ingress", []) for peer in rule["from"]))
+             for rule in spec.get("ingress", []) for peer in rule["from"])
 
     def namespace(name: str) -> str:
         return json.dumps({"namespaceSelector": {"matchLabels": {
