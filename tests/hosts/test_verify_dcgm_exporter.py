@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import harness
 import pytest
-from conftest import ConvergedSite
+from hosts_site import ConvergedSite
+
+from mlplat.testing.hosts import Host
 
 pytestmark = pytest.mark.hosts
 
 
-def _gpu_group_hosts(site: ConvergedSite, groups: dict[str, list[str]]) -> list[harness.Host]:
+def _gpu_group_hosts(site: ConvergedSite, groups: dict[str, list[str]]) -> list[Host]:
     return [site.host(n) for n in groups["gpu_hosts"]]
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import harness
 import pytest
 import yaml
-from conftest import REPO, ConvergedSite
+from hosts_site import ConvergedSite, role_test_vars
+
+from mlplat.testing.hosts import run_playbook, testinfra_hosts
 
 pytestmark = pytest.mark.hosts
 
-TEST_VARS = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "users.yml").read_text())
+TEST_VARS = role_test_vars("users")
 ADMIN = TEST_VARS["users_admins"][0]
 LEAVER = TEST_VARS["users_removed"][0]
 
@@ -23,7 +24,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(site.inventory)
+    return testinfra_hosts(site.inventory)
 
 
 def _role_play(tmp_path: Path, role: str) -> Path:
@@ -86,7 +87,7 @@ def test_removed_user_is_deleted_with_home(site: ConvergedSite, tmp_path: Path) 
     h = site.hosts[-1]
     h.exec(["useradd", "--create-home", LEAVER], check=True)
     assert h.exec(["id", LEAVER]).returncode == 0
-    res = harness.run_playbook(site.inventory, _role_play(tmp_path, "users"), "-l", h.name)
+    res = run_playbook(site.inventory, _role_play(tmp_path, "users"), "-l", h.name)
     assert res.ok, res.tail()
     assert h.exec(["id", LEAVER]).returncode != 0, f"{LEAVER} still exists"
     assert h.exec(["test", "-e", f"/home/{LEAVER}"]).returncode != 0, "home left behind"

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from _util import FileLock, log, run
+from mlplat.testing.hosts.util import FileLock, log, run
 
 SUITE = "bookworm"
 BASE_PACKAGES = (

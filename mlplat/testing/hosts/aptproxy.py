@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _rootfs import cache_dir
-from _util import FileLock, terminate
+from mlplat.testing.hosts.rootfs import cache_dir
+from mlplat.testing.hosts.util import FileLock, terminate
 
 HOST_PROXY_PORT = 3142
 APT_PROXY_CONF = 'Acquire::http::Proxy "http://127.0.0.1:3142";\nAcquire::Retries "3";\n'
