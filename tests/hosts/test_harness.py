@@ -12,12 +12,12 @@ from hosts_site import VARS_DIR, write_site_inventory
 from mlplat.testing.hosts import (
     Host,
     HostPool,
+    connect_testinfra,
     diff_fingerprints,
     fingerprint,
     load_vars_dir,
     require_or_skip,
     run_playbook,
-    testinfra_hosts,
 )
 
 pytestmark = pytest.mark.hosts
@@ -99,7 +99,7 @@ def test_hosts_cannot_reach_each_other(pair: list[Host]) -> None:
 
 def test_controller_reaches_ssh(pair: list[Host], tmp_path) -> None:
     inv = write_site_inventory(pair, {"cpu_hosts": ["hx1", "hx2"]}, tmp_path / "inv.yml")
-    hosts = testinfra_hosts(inv)
+    hosts = connect_testinfra(inv)
     assert hosts["hx2"].check_output("hostname") == "hx2"
     assert hosts["hx1"].service("ssh").is_running
 
@@ -115,8 +115,10 @@ def test_apt_installs_through_the_relay(pair: list[Host]) -> None:
     direct = host.exec(
         "apt-get -o Acquire::http::Proxy=false -o Acquire::Retries=0 update -q", timeout=60
     )
+    # apt-get update exits 0 even when every source failed: read what it says instead.
     out = direct.stdout + direct.stderr
-    assert direct.returncode != 0 and "Failed to fetch" in out, out[-1500:]
+    assert not re.search(r"^(Hit|Get):", direct.stdout, re.M), f"a source answered:\n{out}"
+    assert "Failed to fetch" in out, out[-1500:]
     # ...failing for want of a network path, not for some other apt error.
     assert re.search(UNREACHABLE_APT, out), out[-1500:]
 
@@ -153,7 +155,7 @@ def test_sysctls_net_writable_kernel_readonly(pair: list[Host]) -> None:
     before = host.exec("cat /proc/sys/kernel/kptr_restrict", check=True).stdout
     wanted = "2" if before.strip() != "2" else "1"
     res = host.exec(f"sysctl -w kernel.kptr_restrict={wanted}")
-    assert res.returncode != 0 and "Read-only file system" in res.stderr, res.stderr
+    assert res.returncode != 0 and "permission denied on key" in res.stderr, res.stderr
     assert host.exec("cat /proc/sys/kernel/kptr_restrict", check=True).stdout == before
 
 

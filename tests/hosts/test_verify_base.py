@@ -6,7 +6,7 @@ import pytest
 import yaml
 from hosts_site import ROLES_DIR, ConvergedSite, role_test_vars
 
-from mlplat.testing.hosts import testinfra_hosts
+from mlplat.testing.hosts import connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -34,7 +34,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 def test_packages_installed(site: ConvergedSite, infra: dict) -> None:

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 from hosts_site import ConvergedSite
 
-from mlplat.testing.hosts import Host, testinfra_hosts
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -16,7 +16,7 @@ CRI = "io.containerd.grpc.v1.cri"
 
 @pytest.fixture(scope="module")
 def infra(converged_site: ConvergedSite) -> dict:
-    return testinfra_hosts(converged_site.inventory)
+    return connect_testinfra(converged_site.inventory)
 
 
 def _effective_config(h: Host) -> dict:

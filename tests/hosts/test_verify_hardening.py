@@ -8,7 +8,7 @@ import pytest
 import yaml
 from hosts_site import ROLES_DIR, ConvergedSite, role_test_vars
 
-from mlplat.testing.hosts import Host, testinfra_hosts
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -24,7 +24,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import yaml
 from hosts_site import ROLES_DIR, STAGED_NFS_MOUNT, ConvergedSite
 from hosts_units import unit_for_path, unit_property
 
-from mlplat.testing.hosts import Host, run_playbook, testinfra_hosts
+from mlplat.testing.hosts import Host, connect_testinfra, run_playbook
 
 pytestmark = pytest.mark.hosts
 
@@ -24,7 +24,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 def _active_swap_lines(host: Host) -> list[str]:

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from hosts_site import ConvergedSite
 
-from mlplat.testing.hosts import Host, testinfra_hosts
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -29,7 +29,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 def _show(host: Host, unit: str, *props: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ private apt-cacher-ng relay on 127.0.0.1. Needs root. In pytest, use the fixture
         res = run_playbook(inv, "ansible/site.yml", "--diff")     # -> PlaybookResult
         res.rc, res.recap["web1"]["changed"], res.changed(), res.changed_tasks()
         rp = RunningPlaybook(inv, "ansible/site.yml")  # background run; wait_for(regex); kill()
-        testinfra_hosts(inv)["web1"].service("ssh").is_running
+        connect_testinfra(inv)["web1"].service("ssh").is_running
 
 ``boot_hosts(names, flavor="base")`` does the same with a process-wide pool closed at exit.
 Flavors (``FLAVORS``): ``"base"`` (python3, openssh-server, systemd, sudo, iproute2, procps,
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from mlplat.testing.hosts.fingerprint import diff as diff_fingerprints
 from mlplat.testing.hosts.fingerprint import fingerprint
-from mlplat.testing.hosts.inventory import load_vars_dir, testinfra_hosts, write_inventory
+from mlplat.testing.hosts.inventory import connect_testinfra, load_vars_dir, write_inventory
 from mlplat.testing.hosts.playbook import (
     PlaybookResult,
     RunningPlaybook,
@@ -61,13 +61,13 @@ __all__ = [
     "RunningPlaybook",
     "ansible_bin",
     "boot_hosts",
+    "connect_testinfra",
     "diff_fingerprints",
     "fingerprint",
     "load_vars_dir",
     "parse_recap",
     "require_or_skip",
     "run_playbook",
-    "testinfra_hosts",
     "usability_problem",
     "write_inventory",
 ]

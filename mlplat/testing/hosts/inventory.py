@@ -79,7 +79,7 @@ def write_inventory(
     return path
 
 
-def testinfra_hosts(inventory: Path | str) -> dict[str, Any]:
+def connect_testinfra(inventory: Path | str) -> dict[str, Any]:
     """testinfra hosts for every host of an inventory (its ansible backend, so SSH)."""
     import testinfra
 
