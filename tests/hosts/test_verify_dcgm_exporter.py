@@ -34,6 +34,9 @@ def test_nothing_dcgm_on_the_host(
         assert units.strip() == "", f"{h.name}: dcgm units present:\n{units}"
         assert not (h.root / "etc/systemd/system/dcgm-exporter.service").exists()
         assert not (h.root / "etc/nftables.d/mlplat-dcgm-exporter.nft").exists()
-        assert h.exec(["nft", "list", "table", "inet", "mlplat_dcgm_exporter"]).returncode != 0
+        table = h.exec(["nft", "list", "table", "inet", "mlplat_dcgm_exporter"])
+        # "No such file or directory" is nft's answer for an absent table; a missing nft
+        # binary or a syntax error would also exit non-zero and prove nothing.
+        assert table.returncode == 1 and "No such file or directory" in table.stderr, table.stderr
         listening = h.exec(["ss", "-Htln", "sport = :9400"]).stdout
         assert listening.strip() == "", listening
