@@ -16,6 +16,7 @@ from mlplat.testing.hosts import (
     diff_fingerprints,
     fingerprint,
     load_vars_dir,
+    plugin,
     require_or_skip,
     run_playbook,
 )
@@ -215,3 +216,25 @@ def test_require_or_skip_skips_locally_and_fails_in_ci(monkeypatch: pytest.Monke
     with pytest.raises(pytest.fail.Exception, match=r"CI=true.*no nspawn here"):
         require_or_skip(broken)
     require_or_skip(lambda: None)  # usable: returns quietly
+
+
+def test_plugin_is_registered_once_for_the_session(request: pytest.FixtureRequest) -> None:
+    registered = request.config.pluginmanager.get_plugin("mlplat_hosts")
+    assert registered is plugin, "the pytest11 entry point does not load the host plugin"
+
+
+def test_plugin_marks_every_test_that_uses_the_pool() -> None:
+    class FakeItem:
+        def __init__(self, fixturenames: list[str]) -> None:
+            self.fixturenames = fixturenames
+            self.markers: list[str] = []
+
+        def add_marker(self, marker: str) -> None:
+            self.markers.append(marker)
+
+    # converged_site reaches host_pool only through other fixtures: pytest's closure lists it.
+    indirect = FakeItem(["converged_site", "host_factory", "host_pool"])
+    unrelated = FakeItem(["tmp_path"])
+    plugin.pytest_collection_modifyitems([indirect, unrelated])  # type: ignore[list-item]
+    assert indirect.markers == ["hosts"]
+    assert unrelated.markers == []
