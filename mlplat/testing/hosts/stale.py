@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _util import log, proc_start, run, same_process
+from mlplat.testing.hosts.util import log, proc_start, run, same_process
 
 
 class RunRecord:
