@@ -29,9 +29,10 @@ class RunRecord:
 
     def load(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
+        return data
 
     def _update(self, fn: Any) -> None:
         with self._lock:
