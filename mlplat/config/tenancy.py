@@ -1,7 +1,9 @@
-"""The `mlplat:tenancy` layer: how a team lives in its cluster — namespaces with Pod Security
-Admission, quotas and container defaults, the Kubernetes group its IAM role maps to, the
-service accounts its workloads run as and the buckets each may use, and the namespaces of
-the shared services allowed to reach team pods.
+"""The `mlplat:tenancy` layer: a team's namespaces, access, quotas and service accounts.
+
+It covers namespaces with Pod Security Admission, quotas and container defaults, the
+Kubernetes group the team's IAM role maps to, the service accounts its workloads run as and
+the buckets each may use, and the namespaces of the shared services allowed to reach team
+pods.
 
 Field names describe tenancy, not EKS: the same block serves a dedicated cluster, a shared
 platform cluster and (later) on-prem. The one AWS-only field (`teamRoleArn`) says so. Rules
