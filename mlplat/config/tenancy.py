@@ -65,6 +65,16 @@ def _quantity(value: str) -> str:
     return value
 
 
+#: A Kubernetes resource quantity, greater than zero.
+Quantity = Annotated[str, AfterValidator(_quantity)]
+
+
+def _not_above(lower_field: str, lower: str, upper_field: str, upper: str, why: str) -> None:
+    """Refuse quantity `lower` above `upper`, naming both fields and why it matters."""
+    if quantity_value(lower) > quantity_value(upper):
+        raise ValueError(f"{lower_field} ({lower}) exceeds {upper_field} ({upper}); {why}")
+
+
 def _namespace_purpose(value: str) -> str:
     if not _NAMESPACE_PURPOSE.fullmatch(value) or "--" in value:
         raise ValueError(
@@ -72,6 +82,9 @@ def _namespace_purpose(value: str) -> str:
             "letters, digits and single '-', starting with a letter and not ending with '-'"
         )
     return value
+
+
+NamespacePurpose = Annotated[str, AfterValidator(_namespace_purpose)]
 
 
 def _s3_prefix(value: str) -> str:
@@ -83,9 +96,6 @@ def _s3_prefix(value: str) -> str:
     return value
 
 
-#: A Kubernetes resource quantity, greater than zero.
-Quantity = Annotated[str, AfterValidator(_quantity)]
-NamespacePurpose = Annotated[str, AfterValidator(_namespace_purpose)]
 S3Prefix = Annotated[str, AfterValidator(_s3_prefix)]
 
 
@@ -140,15 +150,10 @@ class QuotaConfig(_Model):
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> Self:
-        for resource in ("cpu", "memory"):
-            requests = getattr(self, f"requests_{resource}")
-            limits = getattr(self, f"limits_{resource}")
-            if quantity_value(requests) > quantity_value(limits):
-                name = resource.capitalize()
-                raise ValueError(
-                    f"requests{name} ({requests}) exceeds limits{name} ({limits}); pods could "
-                    "never use the requested quota"
-                )
+        for name in ("Cpu", "Memory"):
+            _not_above(f"requests{name}", getattr(self, f"requests_{name.lower()}"),
+                       f"limits{name}", getattr(self, f"limits_{name.lower()}"),
+                       "pods could never use the requested quota")
         return self
 
 
@@ -170,13 +175,9 @@ class ContainerDefaultsConfig(_Model):
     @model_validator(mode="after")
     def _request_within_limit(self) -> Self:
         for resource in ("cpu", "memory"):
-            request = getattr(self, f"{resource}_request")
-            limit = getattr(self, f"{resource}_limit")
-            if quantity_value(request) > quantity_value(limit):
-                raise ValueError(
-                    f"{resource}Request ({request}) exceeds {resource}Limit ({limit}); "
-                    "Kubernetes refuses such a LimitRange"
-                )
+            _not_above(f"{resource}Request", getattr(self, f"{resource}_request"),
+                       f"{resource}Limit", getattr(self, f"{resource}_limit"),
+                       "Kubernetes refuses such a LimitRange")
         return self
 
 
@@ -210,16 +211,12 @@ class NamespaceConfig(_Model):
 
     @model_validator(mode="after")
     def _defaults_fit_the_quota(self) -> Self:
-        defaults, quota = self.container_defaults, self.quota
         for resource in ("cpu", "memory"):
-            limit = getattr(defaults, f"{resource}_limit")
-            total = getattr(quota, f"limits_{resource}")
-            if quantity_value(limit) > quantity_value(total):
-                raise ValueError(
-                    f"containerDefaults.{resource}Limit ({limit}) exceeds "
-                    f"quota.limits{resource.capitalize()} ({total}); no pod relying on the "
-                    "default would fit"
-                )
+            _not_above(f"containerDefaults.{resource}Limit",
+                       getattr(self.container_defaults, f"{resource}_limit"),
+                       f"quota.limits{resource.capitalize()}",
+                       getattr(self.quota, f"limits_{resource}"),
+                       "no pod relying on the default would fit")
         return self
 
     def name_in(self, environment: str) -> str:
