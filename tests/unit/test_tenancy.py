@@ -517,3 +517,10 @@ def test_every_iam_policy_document_is_least_privilege(demo_plan: Plan) -> None:
             "aws:s3/bucketPolicy:BucketPolicy", "aws:sqs/queuePolicy:QueuePolicy",
             "aws:sns/topicPolicy:TopicPolicy"} <= kinds
     assert used == set(IAM_EXCEPTIONS), "an exception no longer applies: remove it"
+
+
+def test_stack_exports_the_team_namespaces_and_service_account_roles(demo_plan: Plan) -> None:
+    assert demo_plan.outputs["team_namespaces"] == TEAM_NAMESPACES
+    roles = demo_plan.outputs["service_account_role_arns"]
+    assert sorted(roles) == ["serving", "training"]
+    assert all(arn.startswith("arn:aws:iam::111122223333:role/") for arn in roles.values())
