@@ -48,7 +48,9 @@ def check_star_star(record: ResourceRecord, plan: Plan) -> Iterator[str]:
 
 def check_pass_role(record: ResourceRecord, plan: Plan) -> Iterator[str]:
     for s in _policy_statements(record):
-        if any(_matches(a, "iam:PassRole") for a in actions(s)) and "*" in resources(s):
+        # Action '*' on '*' is MLP-IAM-001's finding; not reported twice.
+        granted = [a for a in actions(s) if a != "*" and _matches(a, "iam:PassRole")]
+        if granted and "*" in resources(s):
             yield f"statement {s.get('Sid', '(no Sid)')} allows iam:PassRole on every role"
 
 
