@@ -14,6 +14,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyComplianceFramework,
     ReportViolation,
     ResourceValidationArgs,
@@ -28,8 +29,6 @@ from pulumi_policy.secret import Secret
 from mlplat.plan.model import SECRET, UNKNOWN, Plan, ResourceRecord, normalise
 from policies.model import Rule, Severity
 from policies.rules import ALL_RULES
-
-Policy = ResourceValidationPolicy | StackValidationPolicy
 
 
 def enforcement(severity: Severity) -> EnforcementLevel:
@@ -126,4 +125,5 @@ def policy_for(rule: Rule) -> Policy:
 
 
 def all_policies() -> list[Policy]:
+    """One policy per rule, in rule-ID order."""
     return [policy_for(rule) for rule in ALL_RULES]

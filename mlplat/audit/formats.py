@@ -174,9 +174,9 @@ def render_markdown(report: AuditReport) -> str:
     if active:
         lines += ["| severity | rule | stack | resource | finding |",
                   "|---|---|---|---|---|"]
-        lines += [f"| {o.finding.severity.label} | `{o.finding.rule_id}` {_md(o.finding.rule.title)}"
-                  f" | {o.finding.stack} | `{_md(o.finding.name)}` | {_md(o.finding.message)} |"
-                  for o in active]
+        lines += [f"| {o.finding.severity.label} | `{o.finding.rule_id}` "
+                  f"{_md(o.finding.rule.title)} | {o.finding.stack} | `{_md(o.finding.name)}` "
+                  f"| {_md(o.finding.message)} |" for o in active]
         lines.append("")
     if waived:
         lines += ["<details><summary>Waived findings</summary>", "",

@@ -127,7 +127,8 @@ def check_host_pid_ipc(workload: ResourceRecord, plan: Plan) -> Iterator[str]:
 def check_host_path(workload: ResourceRecord, plan: Plan) -> Iterator[str]:
     for volume in as_list(pod_spec(workload).get("volumes")):
         if isinstance(volume, dict) and "hostPath" in volume:
-            yield f"volume {volume.get('name', '?')} mounts a node path ({dig(volume, 'hostPath', 'path')})"
+            path = dig(volume, "hostPath", "path")
+            yield f"volume {volume.get('name', '?')} mounts a node path ({path})"
 
 
 def check_capabilities(workload: ResourceRecord, plan: Plan) -> Iterator[str]:

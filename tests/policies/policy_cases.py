@@ -299,7 +299,8 @@ class Case:
         return self.rule
 
 
-def _one(factory: Callable[..., ResourceRecord], **changes: Any) -> Callable[[], list[ResourceRecord]]:
+def _one(factory: Callable[..., ResourceRecord], **changes: Any
+         ) -> Callable[[], list[ResourceRecord]]:
     return lambda: [factory(**changes)]
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from policy_cases import store, urn
 from policy_cases import plan as fixture_plan
+from policy_cases import store, urn
 from sarif_schema import SARIF_2_1_0_STRUCTURE
 
 from mlplat.audit.engine import AuditInputError, audit_plans, plan_from_json

@@ -99,7 +99,7 @@ def test_output_file_in_each_format(capsys, bad_plan: Path, no_waivers: Path,  #
 
 def _bad_input(capsys, tmp_path: Path, *args: str) -> str:  # type: ignore[no-untyped-def]
     target = tmp_path / "report.txt"
-    code, out, err = audit(capsys, *args, "--output", str(target))
+    code, _, err = audit(capsys, *args, "--output", str(target))
     assert code == 2
     assert not target.exists(), "nothing is written on bad input"
     assert err.count("\n") == 1 and err.startswith("error: "), err

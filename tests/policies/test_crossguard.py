@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from policy_cases import CASES, Case, plan
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -18,7 +19,6 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
 )
-from policy_cases import CASES, Case, plan
 
 from mlplat.plan.model import _MAP_PROPERTIES, ResourceRecord
 from policies import ALL_RULES, Severity, rule_by_id

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from policy_cases import CASES, EXTRA_FAILURES, Case, plan
 
 from policies import ALL_RULES, Severity, rule_by_id
-from policy_cases import CASES, EXTRA_FAILURES, Case, plan
 
 pytestmark = pytest.mark.policy
 
