@@ -181,3 +181,11 @@ def test_junit_has_one_testcase_per_rule_and_stack() -> None:
 def test_every_format_names_each_unwaived_finding(fmt: str) -> None:
     text = RENDERERS[fmt](audit_plans([_failing_plan()], today=TODAY))
     assert "MLP-S3-007" in text and "MLP-S3-009" in text
+
+
+def test_the_control_matrix_in_security_md_is_current() -> None:
+    from mlplat.audit.matrix import SECURITY_DOC, updated_document
+
+    text = SECURITY_DOC.read_text(encoding="utf-8")
+    assert updated_document(text) == text, (
+        "docs/security.md is stale: run .venv/bin/python -m mlplat.audit.matrix")
