@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mlplat.plan.model import Plan, ResourceRecord
 from policies.model import Check, Rule, Severity, baseline, fsbp
-from policies.rules._helpers import as_list, environment_tag, names_match, truthy
+from policies.rules._helpers import OPAQUE, as_list, environment_tag, names_match, truthy
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
@@ -51,8 +51,10 @@ def check_force_ssl(db: ResourceRecord, plan: Plan) -> Iterator[str]:
     if "postgres" not in engine:
         return  # rds.force_ssl is a PostgreSQL parameter; other engines differ
     group_name = db.inputs.get("parameter_group_name")
-    groups = [g for g in plan.of_type(PARAMETER_GROUP)
-              if isinstance(group_name, str) and names_match(g, group_name)]
+    if isinstance(group_name, str) and group_name not in OPAQUE:
+        groups = [g for g in plan.of_type(PARAMETER_GROUP) if names_match(g, group_name)]
+    else:  # a generated name is unknown during preview: the database depends on its group
+        groups = [g for g in plan.of_type(PARAMETER_GROUP) if g.urn in db.dependencies]
     for group in groups:
         for parameter in as_list(group.inputs.get("parameters")):
             if (isinstance(parameter, dict) and parameter.get("name") == "rds.force_ssl"

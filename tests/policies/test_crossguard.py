@@ -115,3 +115,33 @@ def test_the_pack_entry_point_builds_the_pack_from_the_rule_set(repo_root) -> No
     source = (repo_root / "policies" / "__main__.py").read_text()
     assert re.search(r"PolicyPack\(.*policies=all_policies\(\)", source)
     assert (repo_root / "policies" / "PulumiPolicy.yaml").read_text().count("runtime:") == 1
+
+
+def test_values_unknown_during_preview_are_not_findings() -> None:
+    """In a preview, generated names and ARNs are unknown: CrossGuard's proxy raises on
+    them. They become "[unknown]" and no rule fails a resource on them alone."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+    from policy_cases import cluster, database
+
+    group, db = database()
+    props = {r.urn: _props(r) for r in (group, db)}
+    props[db.urn]["parameterGroupName"] = UNKNOWN_STRING_VALUE
+    resources = {r.urn: PolicyResource(r.type, unknown_checking_proxy(props[r.urn]), r.urn,
+                                       r.name, _options(), None, None, [], {})
+                 for r in (group, db)}
+    resources[db.urn].dependencies = [resources[group.urn]]
+    reported: list[str] = []
+    policy = policy_for(rule_by_id("MLP-RDS-007"))  # type: ignore[arg-type]
+    policy.validate(StackValidationArgs(list(resources.values())),  # type: ignore[arg-type]
+                    lambda message, urn=None: reported.append(message))
+    assert reported == []
+
+    eks = cluster()
+    eks_props = _props(eks)
+    eks_props["encryptionConfig"]["provider"]["keyArn"] = UNKNOWN_STRING_VALUE
+    args = ResourceValidationArgs(eks.type, unknown_checking_proxy(eks_props), eks.urn,
+                                  eks.name, _options(), None)
+    for rule in ALL_RULES:
+        if rule.applies_to(eks):
+            policy_for(rule).validate(args, lambda message, urn=None: reported.append(message))  # type: ignore[arg-type]
+    assert reported == []
