@@ -120,8 +120,8 @@ def test_the_pack_entry_point_builds_the_pack_from_the_rule_set(repo_root) -> No
 def test_values_unknown_during_preview_are_not_findings() -> None:
     """In a preview, generated names and ARNs are unknown: CrossGuard's proxy raises on
     them. They become "[unknown]" and no rule fails a resource on them alone."""
-    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
     from policy_cases import cluster, database
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
     group, db = database()
     props = {r.urn: _props(r) for r in (group, db)}
