@@ -1,6 +1,7 @@
-"""S3 buckets and the separate resources that configure them (pulumi-aws 7 splits a bucket's
-encryption, versioning, public access block... into resources of their own, so most checks
-look up the bucket's companions in the plan)."""
+"""S3 buckets and the separate resources that configure them.
+
+pulumi-aws 7 splits a bucket's encryption, versioning, public access block... into resources
+of their own, so most checks look up the bucket's companions in the plan."""
 
 from __future__ import annotations
 
