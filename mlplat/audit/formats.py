@@ -40,7 +40,7 @@ def _summary(report: AuditReport) -> str:
     verdict = "FAILED" if report.failed else "passed"
     return (f"{len(report.active)} findings ({len(report.blocking)} at or above "
             f"{report.fail_on.label}), {waived} waived, {len(report.rules)} rules, "
-            f"{len(report.plans)} stacks: {verdict}")
+            f"{len(report.plans)} stack{'' if len(report.plans) == 1 else 's'}: {verdict}")
 
 
 def render_table(report: AuditReport) -> str:

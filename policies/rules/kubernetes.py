@@ -29,6 +29,7 @@ RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 TEAM_LABEL = "mlplat.io/team"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_ACCEPTED = ("restricted", "baseline")
@@ -159,7 +160,8 @@ def check_limits(workload: ResourceRecord, plan: Plan) -> Iterator[str]:
 
 def check_cluster_admin(binding: ResourceRecord, plan: Plan) -> Iterator[str]:
     role = binding.inputs.get("roleRef") or {}
-    if not isinstance(role, dict) or role.get("name") != "cluster-admin":
+    if not isinstance(role, dict) or role.get("kind") != "ClusterRole" or role.get(
+            "name") != "cluster-admin":
         return
     for subject in as_list(binding.inputs.get("subjects")):
         name = str(dig(subject, "name") or "")
@@ -292,10 +294,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="MLP-K8S-014", title="cluster-admin is bound to no non-system subject",
         severity=Severity.CRITICAL,
-        rationale="cluster-admin through RBAC bypasses every per-team boundary; platform "
+        rationale="cluster-admin through RBAC bypasses every per-team boundary (in a "
+                  "RoleBinding it still rules the namespace, its RBAC included); platform "
                   "admins get cluster access through EKS access entries instead.",
         remediation="Bind a narrower ClusterRole, or a Role in the team namespace.",
         controls=(cis_eks("4.1.1"), cis_k8s("5.1.1")),
-        resource_types=(CLUSTER_ROLE_BINDING,), check=check_cluster_admin,
+        resource_types=(CLUSTER_ROLE_BINDING, ROLE_BINDING), check=check_cluster_admin,
     ),
 )

@@ -269,9 +269,10 @@ def deployment(container: dict[str, Any] | None = None,
                  "template": {"metadata": {"labels": {"app": "app"}}, "spec": spec}}})
 
 
-def cluster_role_binding(subject: str, role_name: str = "cluster-admin") -> ResourceRecord:
-    return record("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "crb", {
-        "metadata": {"name": "crb"},
+def cluster_role_binding(subject: str, role_name: str = "cluster-admin",
+                         kind: str = "ClusterRoleBinding") -> ResourceRecord:
+    return record(f"kubernetes:rbac.authorization.k8s.io/v1:{kind}", "crb", {
+        "metadata": {"name": "crb", **({"namespace": NS} if kind == "RoleBinding" else {})},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                     "name": role_name},
         "subjects": [{"kind": "Group", "name": subject}]})
@@ -443,4 +444,7 @@ EXTRA_FAILURES: tuple[Case, ...] = (
     Case("MLP-IAM-005", _one(role_policy),
          lambda: [role_policy({"Sid": "IamAdmin", "Effect": "Allow", "Action": "iam:*",
                                "Resource": f"arn:aws:iam::{ACCOUNT}:role/x"})], "role-policy"),
+    Case("MLP-K8S-014", _one(cluster_role_binding, subject="team-a", role_name="edit",
+                             kind="RoleBinding"),
+         _one(cluster_role_binding, subject="team-a", kind="RoleBinding"), "crb"),
 )
