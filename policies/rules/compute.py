@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlplat.plan.model import Plan, ResourceRecord
-from policies.model import Rule, Severity, baseline, cis_eks, fsbp
+from policies.model import Rule, Severity, baseline, fsbp
 from policies.rules._helpers import as_list, dig, first, truthy
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -65,7 +65,7 @@ RULES: tuple[Rule, ...] = (
         rationale="IMDSv1 answers plain GETs, so any SSRF in a workload can read the node "
                   "role's credentials.",
         remediation="Set metadata_options.http_tokens='required' (httpTokens for Karpenter).",
-        controls=(cis_eks("4.6.1"), fsbp("EC2.170"), fsbp("EC2.8")),
+        controls=(fsbp("EC2.170"), fsbp("EC2.8")),
         resource_types=_TYPES, check=check_imdsv2,
     ),
     Rule(
@@ -75,7 +75,7 @@ RULES: tuple[Rule, ...] = (
                   "instance metadata service and the node's IAM role.",
         remediation="Set http_put_response_hop_limit=1 (httpPutResponseHopLimit for "
                     "Karpenter); give pods AWS access through EKS Pod Identity.",
-        controls=(cis_eks("4.6.1"), baseline("least-privilege")),
+        controls=(baseline("least-privilege"),),
         resource_types=_TYPES, check=check_hop_limit,
     ),
     Rule(
@@ -84,7 +84,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Node disks hold images, scratch data and cached datasets; unencrypted "
                   "volumes and their snapshots expose them.",
         remediation="Set ebs.encrypted=true on every block device mapping.",
-        controls=(fsbp("EC2.7"), baseline("encryption-at-rest")),
+        controls=(baseline("encryption-at-rest"),),
         resource_types=_TYPES, check=check_volumes,
     ),
 )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlplat.plan.model import Plan, ResourceRecord
-from policies.model import Rule, Severity, baseline, cis_eks
+from policies.model import Rule, Severity, baseline
 from policies.rules._helpers import dig, truthy
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -80,7 +80,7 @@ RULES: tuple[Rule, ...] = (
         rationale="A chart fetched over plain HTTP (or from an unnamed repository) can be "
                   "swapped in transit.",
         remediation="Use an https:// repository (repositoryOpts.repo) or an oci:// chart.",
-        controls=(cis_eks("5.1.1"), baseline("supply-chain")),
+        controls=(baseline("supply-chain"),),
         resource_types=(RELEASE,), check=check_transport,
     ),
     Rule(

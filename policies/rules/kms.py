@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlplat.plan.model import Plan, ResourceRecord
-from policies.model import Rule, Severity, baseline, cis_eks, fsbp
+from policies.model import Rule, Severity, baseline, fsbp
 from policies.rules._helpers import open_to_everyone, statements, truthy
 
 KEY = "aws:kms/key:Key"
@@ -32,7 +32,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Rotation bounds how much data one key version protects and is expected by "
                   "every compliance framework mlplat maps to.",
         remediation="Set enable_key_rotation=True (components/_lib/kms.py does).",
-        controls=(fsbp("KMS.4"), cis_eks("5.3.1")),
+        controls=(fsbp("KMS.4"),),
         resource_types=(KEY,),
         check=check_rotation,
     ),

@@ -186,7 +186,7 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         rationale="Without a quota one team can take every GPU and node of a shared cluster.",
         remediation="Create a ResourceQuota in the namespace (tenancy component).",
-        controls=(cis_eks("4.6.1"), baseline("tenant-isolation")),
+        controls=(cis_eks("4.6.1"), cis_k8s("5.7.1"), baseline("tenant-isolation")),
         resource_types=_NS, check=_companion_check(RESOURCE_QUOTA, "ResourceQuota"),
         needs_plan=True,
     ),
@@ -279,7 +279,7 @@ RULES: tuple[Rule, ...] = (
         rationale="A floating tag changes what runs without any change in the plan; a "
                   "reviewer cannot know what was deployed.",
         remediation="Use an exact version tag or an @sha256 digest.",
-        controls=(cis_eks("5.1.1"), baseline("pinned-versions")),
+        controls=(baseline("pinned-versions"),),
         resource_types=_WORKLOADS, check=check_image,
     ),
     Rule(
@@ -288,7 +288,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Without a memory limit one container can starve its node; CPU limits are "
                   "deliberately not required (throttling hurts more than it protects).",
         remediation="Set resources.limits.memory on every container.",
-        controls=(cis_k8s("5.7.x"), baseline("tenant-isolation")),
+        controls=(baseline("tenant-isolation"),),
         resource_types=_WORKLOADS, check=check_limits,
     ),
     Rule(

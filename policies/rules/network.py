@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlplat.plan.model import Plan, ResourceRecord
-from policies.model import Rule, Severity, baseline, cis_eks, fsbp
+from policies.model import Rule, Severity, baseline, fsbp
 from policies.rules._helpers import WORLD_V4, WORLD_V6, as_list
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -59,8 +59,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Nothing in an mlplat environment is an internet service; inbound from "
                   "anywhere exposes node, database or API ports to scanning and exploits.",
         remediation="Allow ingress from the VPC, a peer security group or named CIDRs only.",
-        controls=(fsbp("EC2.18"), fsbp("EC2.53"), cis_eks("5.4.5"),
-                  baseline("network-isolation")),
+        controls=(fsbp("EC2.18"), fsbp("EC2.53"), baseline("network-isolation")),
         resource_types=INGRESS_TYPES, check=check_world_v4,
     ),
     Rule(

@@ -140,7 +140,7 @@ RULES: tuple[Rule, ...] = (
         rationale="Performance Insights stores query text, which can contain data; it "
                   "should be under the same key as the database.",
         remediation="Set performance_insights_kms_key_id to the database key.",
-        controls=(fsbp("RDS.3"), baseline("encryption-at-rest")),
+        controls=(baseline("encryption-at-rest"),),
         resource_types=(INSTANCE,), check=check_insights_key,
     ),
 )

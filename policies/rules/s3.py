@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mlplat.plan.model import Plan, ResourceRecord
-from policies.model import Rule, Severity, baseline, cis_eks, fsbp
+from policies.model import Rule, Severity, baseline, fsbp
 from policies.rules._helpers import (
     actions,
     as_list,
@@ -150,7 +150,7 @@ RULES: tuple[Rule, ...] = (
                   "target buckets may use SSE-S3: log delivery supports nothing else.",
         remediation="Add a BucketServerSideEncryptionConfiguration with sse_algorithm "
                     "'aws:kms' and the store's customer key.",
-        controls=(fsbp("S3.17"), cis_eks("5.3.1"), baseline("encryption-at-rest")),
+        controls=(fsbp("S3.17"), baseline("encryption-at-rest")),
         resource_types=(BUCKET,),
         check=check_kms,
         needs_plan=True,
