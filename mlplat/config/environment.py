@@ -11,6 +11,9 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:network: {...}
       mlplat:cluster: {...}
       mlplat:gpuPools: [...]
+      mlplat:objectStore: {...}   # optional: absent means no buckets
+      mlplat:metadataDb: {...}    # optional: absent means no database
+      mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -26,14 +29,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
 from mlplat.config.cluster import ClusterConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
+from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
+from mlplat.config.object_store import ObjectStoreConfig
+from mlplat.config.tenancy import TenancyConfig
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
 INTERRUPTION_QUEUE_SUFFIX = "-karpenter"
@@ -72,7 +78,7 @@ REQUIRED_TAGS: tuple[str, ...] = ("team", "env", "cost-center")
 
 
 class EnvironmentConfig(_Model):
-    """A complete team environment: network, cluster and GPU pools (more layers follow)."""
+    """A complete team environment: network, cluster, GPU pools and data stores."""
 
     team: DnsLabel = Field(description="Owning team; names resources and tags them.")
     env: Env = Field(description="Environment tier: dev, staging or prod.")
@@ -100,6 +106,97 @@ class EnvironmentConfig(_Model):
         description="Deletion protection on stateful resources. Defaults to true in prod and "
         "false elsewhere; set explicitly to override (visible in the plan).",
     )
+    ephemeral: bool = Field(
+        default=False,
+        description="The environment is disposable (CI, previews): `pulumi destroy` deletes "
+        "its buckets with their contents and takes no final database snapshot. Refused in "
+        "prod and together with `protectData: true`.",
+    )
+    object_store: ObjectStoreConfig | None = Field(
+        default=None,
+        description="Buckets per purpose (datasets, artifacts, ...). Absent: no object store; "
+        "`{}` gives the defaults.",
+    )
+    metadata_db: MetadataDbConfig | None = Field(
+        default=None,
+        description="PostgreSQL metadata database. Absent: no database; `{}` gives the "
+        "defaults.",
+    )
+    tenancy: TenancyConfig | None = Field(
+        default=None,
+        description="The team's namespaces, access, quotas, network isolation and service "
+        "accounts. Absent: no team namespaces and no team access (admins only).",
+    )
+
+    @field_validator("ephemeral")
+    @classmethod
+    def _ephemeral_not_in_prod(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("env") is Env.PROD:
+            raise ValueError("a prod environment cannot be ephemeral (its data would be "
+                             "deleted with the stack)")
+        if value and info.data.get("protect_data") is True:
+            raise ValueError("contradicts protectData: true; set one of them")
+        return value
+
+    @field_validator("metadata_db")
+    @classmethod
+    def _prod_database(
+        cls, value: MetadataDbConfig | None, info: ValidationInfo
+    ) -> MetadataDbConfig | None:
+        if value is None:
+            return value
+        if "--" in str(info.data.get("team", "")):
+            raise ValueError(
+                f"team {info.data['team']!r} contains '--', which RDS refuses in the database "
+                "identifier (<team>-<env>-metadata)"
+            )
+        if info.data.get("env") is Env.PROD:
+            if value.multi_az is False:
+                raise ValueError("multiAz is false; prod requires a Multi-AZ database")
+            days = value.backup_retention_days
+            if days is not None and days < MIN_PROD_BACKUP_RETENTION_DAYS:
+                raise ValueError(
+                    f"backupRetentionDays is {days}; prod requires at "
+                    f"least {MIN_PROD_BACKUP_RETENTION_DAYS}"
+                )
+        return value
+
+    @field_validator("tenancy")
+    @classmethod
+    def _tenancy_fits_the_environment(
+        cls, value: TenancyConfig | None, info: ValidationInfo
+    ) -> TenancyConfig | None:
+        """Rules between `tenancy` and the layers declared before it (checked only when those
+        parsed; their own errors are reported on their own paths)."""
+        if value is None:
+            return value
+        arn = value.team_role_arn
+        cluster = info.data.get("cluster")
+        if cluster is not None and arn in cluster.admin_role_arns:
+            raise ValueError(
+                "teamRoleArn is also in cluster.adminRoleArns; EKS allows one access entry "
+                "per role, and a team role must not be cluster admin"
+            )
+        if "team" in info.data and "env" in info.data:
+            environment = f"{info.data['team']}-{info.data['env'].value}"
+            own = {ns.name_in(environment) for ns in value.namespaces}
+            for key, name in (("monitoringNamespace", value.monitoring_namespace),
+                              ("ingressNamespace", value.ingress_namespace)):
+                if name in own:
+                    raise ValueError(f"{key} ({name}) is one of the team's own namespaces")
+        if "object_store" not in info.data:
+            return value  # objectStore itself is invalid and reported on its own path
+        store = info.data["object_store"]
+        purposes = set(store.buckets) if store is not None else set()
+        for name, account in sorted(value.service_accounts.items()):
+            for purpose in account.buckets:
+                if purpose not in purposes:
+                    known = ", ".join(sorted(purposes)) or "none: objectStore is absent"
+                    raise ValueError(
+                        f"serviceAccounts.{name}.buckets.{purpose}: objectStore has no bucket "
+                        f"of that purpose (buckets: {known})"
+                    )
+        return value
 
     @field_validator("region")
     @classmethod
@@ -153,11 +250,15 @@ class EnvironmentConfig(_Model):
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
         partition = catalog.REGIONS.partition_of(self.region)
-        for index, arn in enumerate(self.cluster.admin_role_arns):
+        role_arns = {f"cluster.adminRoleArns[{index}]": arn
+                     for index, arn in enumerate(self.cluster.admin_role_arns)}
+        if self.tenancy is not None:
+            role_arns["tenancy.teamRoleArn"] = self.tenancy.team_role_arn
+        for path, arn in role_arns.items():
             arn_partition = arn.split(":", 2)[1]
             if arn_partition != partition:
                 raise ValueError(
-                    f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
+                    f"{path} is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
                 )
         vpc = cidrs.parse(self.network.vpc_cidr)
@@ -208,6 +309,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     head, *rest = loc
     path = "aws:region" if head == "region" else f"{CONFIG_NAMESPACE}:{head}"
     for part in rest:
+        if part == "[key]":  # pydantic's marker for "the key of this map entry"
+            continue
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
