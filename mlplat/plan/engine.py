@@ -47,11 +47,17 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "pulumi_aws.eks",
     "pulumi_aws.iam",
     "pulumi_aws.kms",
+    "pulumi_aws.rds",
+    "pulumi_aws.s3",
+    "pulumi_aws.sns",
     "pulumi_aws.sqs",
     "pulumi_aws.vpc",
     "pulumi_kubernetes.apiextensions",
+    "pulumi_kubernetes.core.v1",
     "pulumi_kubernetes.helm.v3",
     "pulumi_kubernetes.meta.v1",
+    "pulumi_kubernetes.networking.v1",
+    "pulumi_kubernetes.rbac.v1",
     "pulumi_kubernetes.yaml.yaml",
 )
 
