@@ -29,26 +29,27 @@ _LOG_CALLER = f"cat /proc/$PPID/cmdline >> {UPDATE_LOG}; echo >> {UPDATE_LOG}"
 HOOK = f'APT::Update::Pre-Invoke {{ "{_LOG_CALLER}"; }};\n'
 
 
-def _age(host: harness.Host, lists: str, stamp: str) -> None:
-    """Set the lists' and the stamp's mtime as if time passed (``touch -c``: never create)."""
-    host.exec(
-        f"touch -c -d '{lists}' /var/lib/apt/lists /var/lib/apt/periodic/update-success-stamp"
-        f" && touch -c -d '{stamp}' {STAMP}",
-        check=True,
-    )
-
-
-def _updates_by_ansible(host: harness.Host) -> int:
-    lines = host.exec(f"cat {UPDATE_LOG} 2>/dev/null; : > {UPDATE_LOG}").stdout.splitlines()
-    return sum(1 for line in lines if line.startswith(("python", "/usr/bin/python")))
-
-
-def _rerun(site: Any) -> harness.PlaybookResult:
+def _rerun_aged(site: Any, lists: str, stamp: str) -> dict[str, int]:
+    """Age the lists and the stamp on every host as if time passed (``touch -c``: never
+    create), re-run the site playbook, which must change nothing, and return how many apt
+    updates Ansible ran per host."""
+    for host in site.hosts:
+        host.exec(
+            f"touch -c -d '{lists}' /var/lib/apt/lists /var/lib/apt/periodic/update-success-stamp"
+            f" && touch -c -d '{stamp}' {STAMP}",
+            check=True,
+        )
     result = harness.run_playbook(site.inventory, SITE)
     assert result.ok, f"re-run failed: {result.summary()}\n{result.tail(60)}"
     changed = {h: c["changed"] for h, c in result.recap.items() if c.get("changed")}
     assert not changed, f"re-run changed {changed}: {result.changed_tasks()}"
-    return result
+    counts = {}
+    for host in site.hosts:
+        log = host.exec(f"cat {UPDATE_LOG} 2>/dev/null; : > {UPDATE_LOG}").stdout
+        counts[host.name] = sum(
+            1 for line in log.splitlines() if line.startswith(("python", "/usr/bin/python"))
+        )
+    return counts
 
 
 @pytest.fixture(scope="module")
@@ -68,20 +69,14 @@ def test_first_converge_left_a_success_stamp(counted_site: Any) -> None:
 def test_lists_untouched_for_hours_but_fresh_stamp_means_no_update(counted_site: Any) -> None:
     # What Debian does after an update that found nothing new: the lists keep their
     # old mtime. Only the success stamp knows the cache was refreshed 10 minutes ago.
-    for host in counted_site.hosts:
-        _age(host, lists="3 hours ago", stamp="10 minutes ago")
-    _rerun(counted_site)
-    counts = {h.name: _updates_by_ansible(h) for h in counted_site.hosts}
+    counts = _rerun_aged(counted_site, lists="3 hours ago", stamp="10 minutes ago")
     assert counts == {h.name: 0 for h in counted_site.hosts}, (
         f"apt updates per host with a 10-minute-old cache: {counts}"
     )
 
 
 def test_after_the_window_the_lists_are_refreshed_exactly_once(counted_site: Any) -> None:
-    for host in counted_site.hosts:
-        _age(host, lists="5 hours ago", stamp="5 hours ago")
-    _rerun(counted_site)
-    counts = {h.name: _updates_by_ansible(h) for h in counted_site.hosts}
+    counts = _rerun_aged(counted_site, lists="5 hours ago", stamp="5 hours ago")
     assert counts == {h.name: 1 for h in counted_site.hosts}, (
         f"apt updates per host once the cache is 5 hours old: {counts}"
     )
