@@ -10,6 +10,7 @@ which fires for ``apt-get update`` and for python-apt's ``Cache.update()`` alike
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import harness
@@ -53,12 +54,19 @@ def _rerun_aged(site: Any, lists: str, stamp: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def counted_site(converged_site: Any) -> Any:
-    """The converged site with the update-counting hook installed on every host."""
+def counted_site(converged_site: Any) -> Iterator[Any]:
+    """The converged site with the update-counting hook installed on every host.
+
+    The hook is removed afterwards: other scenarios compare these hosts file by file with
+    hosts converged later (test_scenario_interrupted).
+    """
+    hook = "etc/apt/apt.conf.d/99mlplat-test-count-updates"
     for host in converged_site.hosts:
-        (host.root / "etc/apt/apt.conf.d/99mlplat-test-count-updates").write_text(HOOK)
+        (host.root / hook).write_text(HOOK)
         host.exec(f": > {UPDATE_LOG}", check=True)
-    return converged_site
+    yield converged_site
+    for host in converged_site.hosts:
+        host.exec(["rm", "-f", f"/{hook}", UPDATE_LOG], check=True)
 
 
 def test_first_converge_left_a_success_stamp(counted_site: Any) -> None:
