@@ -23,7 +23,9 @@ HOST = "cpu2"
 MODULES_FILE = "/etc/modules-load.d/mlplat-k8s.conf"
 PACKAGE = "jq"  # in base_packages
 UNIT = "chrony.service"
-SYSCTL = "net.ipv4.ip_forward"  # k8s_node_prereqs wants 1
+# hardening wants 1. Not net.ipv4.ip_forward: writing it also resets
+# net.ipv4.conf.all.accept_redirects in the kernel, a second drift hardening would report.
+SYSCTL = "net.ipv4.icmp_echo_ignore_broadcasts"
 
 # The task that puts each drift back, as the play output names it ("role : task").
 EXPECTED_CHANGES = {
