@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import harness
 import pytest
 
 from mlplat.core.paths import ANSIBLE_DIR
+from mlplat.testing.hosts import run_playbook
 
 pytestmark = pytest.mark.hosts
 
@@ -40,7 +40,7 @@ def _rerun_aged(site: Any, lists: str, stamp: str) -> dict[str, int]:
             f" && touch -c -d '{stamp}' {STAMP}",
             check=True,
         )
-    result = harness.run_playbook(site.inventory, SITE)
+    result = run_playbook(site.inventory, SITE)
     assert result.ok, f"re-run failed: {result.summary()}\n{result.tail(60)}"
     changed = {h: c["changed"] for h, c in result.recap.items() if c.get("changed")}
     assert not changed, f"re-run changed {changed}: {result.changed_tasks()}"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import harness
 import pytest
 
 from mlplat.core.paths import ANSIBLE_DIR
+from mlplat.testing.hosts import Host, run_playbook
 
 pytestmark = pytest.mark.hosts
 
@@ -36,7 +36,7 @@ EXPECTED_CHANGES = {
 }
 
 
-def _drift(host: harness.Host) -> None:
+def _drift(host: Host) -> None:
     host.exec(f"echo '# local edit' >> {MODULES_FILE}", check=True)
     host.exec(f"DEBIAN_FRONTEND=noninteractive apt-get remove -y -q {PACKAGE}", check=True)
     host.exec(["systemctl", "stop", UNIT], check=True)
@@ -48,7 +48,7 @@ def test_drift_is_restored_and_exactly_it_is_reported(converged_site: Any) -> No
     host = converged_site.host(HOST)
     _drift(host)
 
-    result = harness.run_playbook(converged_site.inventory, SITE, "--limit", HOST)
+    result = run_playbook(converged_site.inventory, SITE, "--limit", HOST)
     assert result.ok, f"run after drift failed: {result.summary()}\n{result.tail(60)}"
     changed = {task for task, name in result.changed_tasks() if name == HOST}
     missing, unexpected = EXPECTED_CHANGES - changed, changed - EXPECTED_CHANGES
@@ -61,5 +61,5 @@ def test_drift_is_restored_and_exactly_it_is_reported(converged_site: Any) -> No
     assert host.exec(["systemctl", "is-active", UNIT]).stdout.strip() == "active"
     assert host.exec(["sysctl", "-n", SYSCTL], check=True).stdout.strip() == "1"
 
-    again = harness.run_playbook(converged_site.inventory, SITE, "--limit", HOST)
+    again = run_playbook(converged_site.inventory, SITE, "--limit", HOST)
     assert again.ok and again.changed(HOST) == 0, f"not idempotent after repair: {again.summary()}"
