@@ -305,3 +305,36 @@ def access_log_bucket_policy(
             _deny_non_tls_bucket(bucket_arn),
         ],
     }
+
+
+def ebs_csi_volume_key_policy(key_arn: str) -> PolicyDocument:
+    """Identity policy of the EBS CSI driver's role for one customer-managed volume key.
+
+    AmazonEBSCSIDriverPolicy covers EBS but no customer-managed key. EC2 needs the caller to
+    be allowed to use the key for CreateVolume and to create grants, which EC2 then uses to
+    attach and decrypt the volume on its own; `kms:GrantIsForAWSResource` restricts grants to
+    ones an AWS service (EC2) creates, so the driver cannot hand the key to a principal."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GrantsForEbsOnly",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+            {
+                "Sid": "UseVolumeKey",
+                "Effect": "Allow",
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                "Resource": key_arn,
+            },
+        ],
+    }

@@ -54,7 +54,7 @@ def early_addons(
     pod_identity_agent = _addon(scope, versions.POD_IDENTITY_AGENT, cluster, pins)
     # The CNI's ENI/IP permissions go to its own service account (aws-node) instead of
     # the node role, so they are not shared with every process on the node.
-    cni_identity = pod_identity_role(
+    _, cni_identity = pod_identity_role(
         scope, "vpc-cni", cluster, "kube-system", "aws-node", "AmazonEKS_CNI_Policy"
     )
     vpc_cni = _addon(
@@ -77,10 +77,12 @@ def late_addons(
     cluster: aws.eks.Cluster,
     pins: Mapping[str, str],
     node_group: aws.eks.NodeGroup,
-) -> None:
-    """Add-ons with Deployments: EKS reports them degraded until nodes can run them."""
+) -> aws.iam.Role:
+    """Add-ons with Deployments: EKS reports them degraded until nodes can run them.
+    Returns the EBS CSI driver's role: the managed policy covers EBS itself, and
+    components/aws/block_storage.py adds use of the environment's volume key to it."""
     _addon(scope, versions.COREDNS, cluster, pins, depends_on=[node_group])
-    ebs_identity = pod_identity_role(
+    ebs_role, ebs_identity = pod_identity_role(
         scope,
         "ebs-csi",
         cluster,
@@ -90,3 +92,4 @@ def late_addons(
         policy_path="service-role/",
     )
     _addon(scope, versions.EBS_CSI_DRIVER, cluster, pins, depends_on=[node_group, ebs_identity])
+    return ebs_role

@@ -52,9 +52,10 @@ def pod_identity_role(
     service_account: str,
     policy: str,
     policy_path: str = "",
-) -> aws.eks.PodIdentityAssociation:
+) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
     """An IAM role usable only by one service account of this cluster, bound to it
-    through an EKS Pod Identity association."""
+    through an EKS Pod Identity association. Returns both: callers order things after the
+    association and may add inline policies to the role."""
     name = scope.prefix
     role = aws.iam.Role(
         f"{name}-{role_name}-role",
@@ -69,7 +70,7 @@ def pod_identity_role(
     attachment = attach_managed_policy(
         scope, f"{name}-{role_name}-policy", role, policy, policy_path
     )
-    return aws.eks.PodIdentityAssociation(
+    return role, aws.eks.PodIdentityAssociation(
         f"{name}-{role_name}-pod-identity",
         cluster_name=cluster.name,
         namespace=namespace,

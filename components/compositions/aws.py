@@ -16,7 +16,9 @@ import pulumi_aws as aws
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components.aws.alerts import alarm_topic
+from components.aws.block_storage import BlockStorage, BlockStorageArgs
 from components.aws.cluster import Cluster, ClusterArgs
+from components.aws.cpu_pools import CpuNodePools, CpuNodePoolsArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.network import Network, NetworkArgs
@@ -46,12 +48,15 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 
 
 class TeamEnvironment(pulumi.ComponentResource):
-    """Network, EKS cluster, GPU node pools and (when configured) the object store, the
+    """Network, EKS cluster, the default StorageClass, GPU node pools, CPU node pools and
+    (when configured) the object store, the
     metadata database and the team's tenancy (namespaces, access) of one team environment."""
 
     network: Network
     cluster: Cluster
     gpu_node_pools: GpuNodePools
+    cpu_node_pools: CpuNodePools | None
+    block_storage: BlockStorage
     object_store: ObjectStore | None
     metadata_db: MetadataDb | None
     tenancy: TeamTenancy | None
@@ -109,6 +114,36 @@ class TeamEnvironment(pulumi.ComponentResource):
             ),
             child,
         )
+        self.cpu_node_pools = None
+        if config.cpu_pools:
+            self.cpu_node_pools = CpuNodePools(
+                f"{name}-cpu",
+                CpuNodePoolsArgs(
+                    pools=config.cpu_pools,
+                    team=config.team,
+                    cluster_name=cluster_name,
+                    k8s_provider=self.cluster.k8s_provider,
+                    instance_profile=self.gpu_node_pools.karpenter.instance_profile.name,
+                    karpenter_dependencies=(
+                        self.gpu_node_pools.karpenter.node_pool_dependencies()
+                    ),
+                    tags=tags,
+                ),
+                child,
+            )
+        self.block_storage = BlockStorage(
+            f"{name}-block-storage",
+            BlockStorageArgs(
+                environment=cluster_name,
+                ebs_csi_role_name=self.cluster.ebs_csi_role_name,
+                k8s_provider=self.cluster.k8s_provider,
+                reclaim_policy=config.block_storage.effective_reclaim_policy(
+                    config.deletion_protection
+                ),
+                tags=tags,
+            ),
+            child,
+        )
         self.object_store = None
         if config.object_store is not None:
             self.object_store = ObjectStore(
@@ -160,6 +195,9 @@ class TeamEnvironment(pulumi.ComponentResource):
             "cluster_name": self.cluster.name,
             "cluster_endpoint": self.cluster.endpoint,
             "gpu_node_pools": self.gpu_node_pools.node_pool_names,
+            "cpu_node_pools": self.cpu_node_pools.node_pool_names if self.cpu_node_pools
+            else [],
+            "storage_class": self.block_storage.storage_class_name,
         })
 
     def _tenancy(

@@ -7,6 +7,9 @@ one module per layer:
     cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
                                        SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)
     gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
+    cpu_pools.py    mlplat:cpuPools   (CpuPoolConfig, TaintConfig, CpuArchitecture,
+                                       TaintEffect, ConsolidationPolicy)
+    block_storage.py mlplat:blockStorage (BlockStorageConfig, ReclaimPolicy)
     object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
@@ -24,11 +27,19 @@ re-exported so callers import from `mlplat.config`.
 """
 
 from mlplat.config.base import CLOUDWATCH_RETENTION_DAYS, CONFIG_NAMESPACE, ConfigError, Env
+from mlplat.config.block_storage import BlockStorageConfig, ReclaimPolicy
 from mlplat.config.cluster import (
     SUPPORTED_KUBERNETES_VERSIONS,
     ClusterConfig,
     EndpointAccessConfig,
     SystemNodeGroupConfig,
+)
+from mlplat.config.cpu_pools import (
+    ConsolidationPolicy,
+    CpuArchitecture,
+    CpuPoolConfig,
+    TaintConfig,
+    TaintEffect,
 )
 from mlplat.config.environment import (
     INTERRUPTION_QUEUE_SUFFIX,
@@ -88,13 +99,17 @@ __all__ = [
     "SUPPORTED_KUBERNETES_VERSIONS",
     "TAGS_ADDED_PER_RESOURCE",
     "AccessLogsConfig",
+    "BlockStorageConfig",
     "BucketAccessLevel",
     "BucketConfig",
     "BucketGrantConfig",
     "CapacityType",
     "ClusterConfig",
     "ConfigError",
+    "ConsolidationPolicy",
     "ContainerDefaultsConfig",
+    "CpuArchitecture",
+    "CpuPoolConfig",
     "DbAlarmsConfig",
     "EndpointAccessConfig",
     "Env",
@@ -109,8 +124,11 @@ __all__ = [
     "PodSecurityLevel",
     "PoolPurpose",
     "QuotaConfig",
+    "ReclaimPolicy",
     "ServiceAccountConfig",
     "SystemNodeGroupConfig",
+    "TaintConfig",
+    "TaintEffect",
     "TenancyConfig",
     "environment_from_pulumi",
     "environment_from_stack_config",

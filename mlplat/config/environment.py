@@ -11,6 +11,8 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:network: {...}
       mlplat:cluster: {...}
       mlplat:gpuPools: [...]
+      mlplat:cpuPools: [...]      # optional: Karpenter pools without GPUs
+      mlplat:blockStorage: {...}  # optional: the default StorageClass's settings
       mlplat:objectStore: {...}   # optional: absent means no buckets
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
@@ -34,7 +36,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
+from mlplat.config.block_storage import BlockStorageConfig, ReclaimPolicy
 from mlplat.config.cluster import ClusterConfig
+from mlplat.config.cpu_pools import CpuPoolConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
@@ -100,6 +104,15 @@ class EnvironmentConfig(_Model):
     cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The EKS cluster.")
     gpu_pools: list[GpuPoolConfig] = Field(
         default_factory=list, description="Karpenter GPU node pools."
+    )
+    cpu_pools: list[CpuPoolConfig] = Field(
+        default_factory=list,
+        description="Karpenter CPU node pools (no GPUs), beside the GPU pools.",
+    )
+    block_storage: BlockStorageConfig = Field(
+        default_factory=BlockStorageConfig,
+        description="The default StorageClass `gp3-encrypted` (EBS gp3, the environment's "
+        "volume KMS key).",
     )
     protect_data: bool | None = Field(
         default=None,
@@ -275,10 +288,21 @@ class EnvironmentConfig(_Model):
                 f"team and env make the interruption queue name {queue_name!r} "
                 f"({len(queue_name)} characters); SQS allows {SQS_QUEUE_NAME_MAX}"
             )
-        names = [pool.name for pool in self.gpu_pools]
+        # NodePools and EC2NodeClasses are cluster-scoped: GPU and CPU pools share one
+        # name space.
+        names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.cpu_pools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"gpuPools: duplicate pool names {duplicates}")
+            raise ValueError(f"gpuPools/cpuPools: duplicate pool names {duplicates}")
+        if (
+            self.env is Env.PROD
+            and self.block_storage.reclaim_policy is ReclaimPolicy.DELETE
+            and self.protect_data is not False
+        ):
+            raise ValueError(
+                "blockStorage.reclaimPolicy is Delete in prod; use Retain, or set "
+                "protectData: false to accept losing volumes with their claims"
+            )
         return self
 
     @property
