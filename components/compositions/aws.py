@@ -23,6 +23,7 @@ from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.object_store import ObjectStore, ObjectStoreArgs
+from components.aws.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
 from components.aws.team_access import (
     POD_IDENTITY_AGENT,
     ServiceAccountGrant,
@@ -49,7 +50,7 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 
 class TeamEnvironment(pulumi.ComponentResource):
     """Network, EKS cluster, the default StorageClass, GPU node pools, CPU node pools and
-    (when configured) the object store, the
+    (when configured) the shared file system, the object store, the
     metadata database and the team's tenancy (namespaces, access) of one team environment."""
 
     network: Network
@@ -57,6 +58,7 @@ class TeamEnvironment(pulumi.ComponentResource):
     gpu_node_pools: GpuNodePools
     cpu_node_pools: CpuNodePools | None
     block_storage: BlockStorage
+    shared_filesystem: SharedFilesystem | None
     object_store: ObjectStore | None
     metadata_db: MetadataDb | None
     tenancy: TeamTenancy | None
@@ -144,6 +146,29 @@ class TeamEnvironment(pulumi.ComponentResource):
             ),
             child,
         )
+        self.shared_filesystem = None
+        if config.shared_filesystem is not None:
+            self.shared_filesystem = SharedFilesystem(
+                f"{name}-shared-fs",
+                SharedFilesystemArgs(
+                    settings=config.shared_filesystem,
+                    environment=cluster_name,
+                    cluster_name=cluster_name,
+                    cluster_name_output=self.cluster.name,
+                    kubernetes_version=config.cluster.kubernetes_version,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    subnet_count=config.network.availability_zones,
+                    node_security_group_id=self.cluster.node_security_group_id,
+                    k8s_provider=self.cluster.k8s_provider,
+                    backup=config.shared_filesystem.effective_backup(config.deletion_protection),
+                    reclaim_policy=config.block_storage.effective_reclaim_policy(
+                        config.deletion_protection
+                    ),
+                    tags=tags,
+                ),
+                child,
+            )
         self.object_store = None
         if config.object_store is not None:
             self.object_store = ObjectStore(

@@ -12,6 +12,7 @@ one module per layer:
     block_storage.py mlplat:blockStorage (BlockStorageConfig, ReclaimPolicy)
     object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
+    shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -73,6 +74,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
     BucketAccessLevel,
     BucketGrantConfig,
@@ -126,10 +128,12 @@ __all__ = [
     "QuotaConfig",
     "ReclaimPolicy",
     "ServiceAccountConfig",
+    "SharedFilesystemConfig",
     "SystemNodeGroupConfig",
     "TaintConfig",
     "TaintEffect",
     "TenancyConfig",
+    "ThroughputMode",
     "environment_from_pulumi",
     "environment_from_stack_config",
     "load_stack_file",

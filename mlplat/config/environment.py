@@ -13,6 +13,7 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:gpuPools: [...]
       mlplat:cpuPools: [...]      # optional: Karpenter pools without GPUs
       mlplat:blockStorage: {...}  # optional: the default StorageClass's settings
+      mlplat:sharedFilesystem: {...}  # optional: absent means no shared file system
       mlplat:objectStore: {...}   # optional: absent means no buckets
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
@@ -43,6 +44,7 @@ from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
+from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
@@ -134,6 +136,12 @@ class EnvironmentConfig(_Model):
         default=None,
         description="PostgreSQL metadata database. Absent: no database; `{}` gives the "
         "defaults.",
+    )
+    shared_filesystem: SharedFilesystemConfig | None = Field(
+        default=None,
+        description="EFS file system for training data shared by the team's pods, with the "
+        "EFS CSI driver and StorageClass `efs-shared`. Absent (default): none; `{}` gives "
+        "the defaults.",
     )
     tenancy: TenancyConfig | None = Field(
         default=None,
@@ -302,6 +310,17 @@ class EnvironmentConfig(_Model):
             raise ValueError(
                 "blockStorage.reclaimPolicy is Delete in prod; use Retain, or set "
                 "protectData: false to accept losing volumes with their claims"
+            )
+        shared = self.shared_filesystem
+        if (
+            self.env is Env.PROD
+            and shared is not None
+            and shared.backup is False
+            and self.protect_data is not False
+        ):
+            raise ValueError(
+                "sharedFilesystem.backup is false in prod; prod file systems are backed up "
+                "unless protectData is explicitly false"
             )
         return self
 
