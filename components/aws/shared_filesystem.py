@@ -168,7 +168,7 @@ class SharedFilesystem(pulumi.ComponentResource):
             opts=child,
         )
         aws.efs.FileSystemPolicy(
-            f"{name}-policy",
+            f"{name}-fs-policy",
             file_system_id=file_system.id,
             policy=file_system.arn.apply(lambda arn: json.dumps(efs_file_system_policy(arn))),
             opts=child,
