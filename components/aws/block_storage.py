@@ -31,10 +31,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components._lib.kms import rotating_key
+from components._lib.kms import service_only_key
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
-from components._lib.policies import ebs_csi_volume_key_policy, service_only_key_policy
+from components._lib.policies import ebs_csi_volume_key_policy
 from mlplat.config import ReclaimPolicy
 
 #: Type token, by the rule in components/__init__.py.
@@ -86,17 +86,13 @@ class BlockStorage(pulumi.ComponentResource):
         tag = Tagger(args.tags, name)
         child = pulumi.ResourceOptions(parent=self)
         where = account_context(pulumi.InvokeOutputOptions(parent=self))
-        key = rotating_key(
+        key = service_only_key(
             resource_name=f"{name}-key",
             description=f"Encrypts the EBS volumes of {args.environment}",
-            policy=pulumi.Output.all(where.partition, where.account, where.region).apply(
-                lambda v: json.dumps(
-                    service_only_key_policy(v[0], v[1], f"ec2.{v[2]}.amazonaws.com")
-                )
-            ),
+            service="ec2",
+            where=where,
             alias_name=f"alias/mlplat/{args.environment}/ebs-volumes",
             tag=tag,
-            role="key",
             opts=child,
         )
         key_use = aws.iam.RolePolicy(

@@ -32,13 +32,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
-from components._lib.kms import rotating_key
+from components._lib.kms import service_only_key
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components._lib.policies import (
     efs_csi_controller_policy,
     efs_file_system_policy,
-    service_only_key_policy,
 )
 from components._lib.security_group import single_port_security_group
 from components.aws.addons import managed_addon
@@ -137,17 +136,13 @@ class SharedFilesystem(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         where = account_context(pulumi.InvokeOutputOptions(parent=self))
 
-        key = rotating_key(
+        key = service_only_key(
             resource_name=f"{name}-key",
             description=f"Encrypts the shared file system of {args.environment}",
-            policy=pulumi.Output.all(where.partition, where.account, where.region).apply(
-                lambda v: json.dumps(
-                    service_only_key_policy(v[0], v[1], f"elasticfilesystem.{v[2]}.amazonaws.com")
-                )
-            ),
+            service="elasticfilesystem",
+            where=where,
             alias_name=f"alias/mlplat/{args.environment}/shared-filesystem",
             tag=tag,
-            role="key",
             opts=child,
         )
         file_system = aws.efs.FileSystem(

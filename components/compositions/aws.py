@@ -133,15 +133,15 @@ class TeamEnvironment(pulumi.ComponentResource):
                 ),
                 child,
             )
+        # One reclaim policy for both StorageClasses (EBS and, if present, EFS).
+        reclaim_policy = config.block_storage.effective_reclaim_policy(config.deletion_protection)
         self.block_storage = BlockStorage(
             f"{name}-block-storage",
             BlockStorageArgs(
                 environment=cluster_name,
                 ebs_csi_role_name=self.cluster.ebs_csi_role_name,
                 k8s_provider=self.cluster.k8s_provider,
-                reclaim_policy=config.block_storage.effective_reclaim_policy(
-                    config.deletion_protection
-                ),
+                reclaim_policy=reclaim_policy,
                 tags=tags,
             ),
             child,
@@ -162,9 +162,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                     node_security_group_id=self.cluster.node_security_group_id,
                     k8s_provider=self.cluster.k8s_provider,
                     backup=config.shared_filesystem.effective_backup(config.deletion_protection),
-                    reclaim_policy=config.block_storage.effective_reclaim_policy(
-                        config.deletion_protection
-                    ),
+                    reclaim_policy=reclaim_policy,
                     tags=tags,
                 ),
                 child,
