@@ -11,11 +11,11 @@ underused nodes unless config asks for `WhenEmpty`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.aws.karpenter import (
     NodePoolShape,
@@ -30,22 +30,16 @@ TOKEN = "mlplat:aws/cpu_pools:CpuNodePools"
 
 @dataclass(frozen=True)
 class CpuNodePoolsArgs:
-    """Inputs of CpuNodePools, taken from validated config and from GpuNodePools' Karpenter."""
+    """Inputs of CpuNodePools, taken from validated config and from GpuNodePools."""
 
     pools: Sequence[CpuPoolConfig]
     """CPU pools from config; one Karpenter NodePool (and EC2NodeClass) each."""
     team: str
     """Owning team; becomes the `mlplat.io/team` node label."""
-    cluster_name: str
-    """Cluster name known up front: the subnet and security group discovery tag."""
-    k8s_provider: k8s.Provider
-    """Provider of the target cluster."""
-    instance_profile: pulumi.Input[str]
-    """Name of the Karpenter node instance profile (GpuNodePools creates it)."""
-    karpenter_dependencies: Sequence[pulumi.Resource]
-    """The Karpenter controller pieces the pools wait for (and outlive on destroy)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags on every instance and volume Karpenter launches for these pools."""
+    gpu_pools_target: NodePoolTarget
+    """GpuNodePools.node_pool_target: the cluster, its Karpenter (instance profile, the
+    controller pieces pools wait for) and the tags of launched instances. Its parent and
+    prefix are replaced by this component's."""
 
 
 def node_labels(pool: CpuPoolConfig, team: str) -> dict[str, str]:
@@ -112,16 +106,7 @@ class CpuNodePools(pulumi.ComponentResource):
         self, name: str, args: CpuNodePoolsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        target = NodePoolTarget(
-            parent=self,
-            prefix=name,
-            team=args.team,
-            cluster_name=args.cluster_name,
-            k8s_provider=args.k8s_provider,
-            instance_profile=args.instance_profile,
-            depends_on=args.karpenter_dependencies,
-            tags=args.tags,
-        )
+        target = dataclasses.replace(args.gpu_pools_target, parent=self, prefix=name)
         for pool in args.pools:
             declare_node_pool(target, pool_shape(pool, args.team))
         self.node_pool_names = [pool.name for pool in args.pools]

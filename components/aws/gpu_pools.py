@@ -38,7 +38,6 @@ import pulumi_kubernetes as k8s
 from components._lib.naming import Tagger
 from components.aws.karpenter import (
     SYSTEM_NAMESPACE,
-    Karpenter,
     KarpenterScope,
     NodePoolShape,
     NodePoolTarget,
@@ -151,8 +150,9 @@ class GpuNodePools(pulumi.ComponentResource):
     controller_role_arn: pulumi.Output[str]
     interruption_queue_url: pulumi.Output[str]
     node_pool_names: list[str]
-    karpenter: Karpenter
-    """The controller and node identity; CpuNodePools declares its pools against them."""
+    node_pool_target: NodePoolTarget
+    """Where and against which Karpenter this component declared its pools; CpuNodePools
+    declares its own with the same cluster, instance profile, dependencies and tags."""
 
     def __init__(
         self, name: str, args: GpuNodePoolsArgs, opts: pulumi.ResourceOptions | None = None
@@ -183,10 +183,10 @@ class GpuNodePools(pulumi.ComponentResource):
         )
         for pool in args.pools:
             declare_node_pool(target, pool_shape(pool, args.team))
+        self.node_pool_target = target
 
         nvidia_device_plugin(f"{name}-nvidia-device-plugin", SYSTEM_NAMESPACE, k8s_opts)
 
-        self.karpenter = karpenter
         self.node_role_arn = karpenter.node_role.arn
         self.controller_role_arn = karpenter.controller_role.arn
         self.interruption_queue_url = karpenter.queue.url

@@ -123,13 +123,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                 CpuNodePoolsArgs(
                     pools=config.cpu_pools,
                     team=config.team,
-                    cluster_name=cluster_name,
-                    k8s_provider=self.cluster.k8s_provider,
-                    instance_profile=self.gpu_node_pools.karpenter.instance_profile.name,
-                    karpenter_dependencies=(
-                        self.gpu_node_pools.karpenter.node_pool_dependencies()
-                    ),
-                    tags=tags,
+                    gpu_pools_target=self.gpu_node_pools.node_pool_target,
                 ),
                 child,
             )

@@ -7,28 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_config import SOURCE, error_of, parse
 
-from mlplat.config import (
-    ConfigError,
-    ReclaimPolicy,
-    environment_from_stack_config,
-)
+from mlplat.config import ReclaimPolicy
 
 pytestmark = pytest.mark.unit
 
-SOURCE = "stacks/Pulumi.t.yaml"
-
 POOL: dict[str, Any] = {"name": "cpu", "instanceFamilies": ["m7i"], "cpuLimit": 64}
-
-
-def parse(config: dict[str, Any]):
-    return environment_from_stack_config(config, SOURCE)
-
-
-def error_of(config: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse(config)
-    return str(caught.value)
 
 
 def with_pool(demo_config: dict[str, Any], **fields: Any) -> dict[str, Any]:
