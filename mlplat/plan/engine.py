@@ -44,6 +44,7 @@ _RUN_LOCK = threading.Lock()
 PROVIDER_MODULES: tuple[str, ...] = (
     "pulumi_aws.cloudwatch",
     "pulumi_aws.ec2",
+    "pulumi_aws.efs",
     "pulumi_aws.eks",
     "pulumi_aws.iam",
     "pulumi_aws.kms",
@@ -58,6 +59,7 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "pulumi_kubernetes.meta.v1",
     "pulumi_kubernetes.networking.v1",
     "pulumi_kubernetes.rbac.v1",
+    "pulumi_kubernetes.storage.v1",
     "pulumi_kubernetes.yaml.yaml",
 )
 
