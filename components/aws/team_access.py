@@ -187,39 +187,74 @@ class TeamAccess(pulumi.ComponentResource):
         bucket_arns: pulumi.Input[Mapping[str, str]],
         key_arn: pulumi.Input[str],
     ) -> pulumi.Output[str]:
-        role_name = f"sa-{account.name}"
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-{role_name}-role",
-            name_prefix=iam_name_prefix(args.environment, role_name),
-            description=f"{account.namespace}/{account.name} in {args.cluster_name} "
-                        "(EKS Pod Identity)",
-            assume_role_policy=pulumi.Output.all(aws_account, args.cluster_arn).apply(
-                lambda v: json.dumps(pod_identity_trust_policy(
-                    args.cluster_name, account.namespace, account.name,
-                    account=v[0], cluster_arn=v[1],
-                ))
-            ),
-            tags=tag(f"{role_name}-role"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-{role_name}-policy",
-            role=role.id,
+        association = pod_identity_role(
+            self,
+            name,
+            PodIdentityTarget(args.environment, args.cluster_name, args.cluster_name_output,
+                              args.cluster_arn, account.namespace, account.name),
             policy=pulumi.Output.all(bucket_arns, key_arn, region).apply(
                 lambda v: json.dumps(bucket_access_policy(account.buckets, v[0], v[1], v[2]))
             ),
-            opts=child,
+            tag=tag,
+            aws_account=aws_account,
         )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-{role_name}-pod-identity",
-            cluster_name=args.cluster_name_output,
-            namespace=account.namespace,
-            service_account=account.name,
-            role_arn=role.arn,
-            tags=tag(f"{role_name}-pod-identity"),
-            # Pods started before the policy exists would get credentials that can do nothing.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
-        arn: pulumi.Output[str] = role.arn
+        arn: pulumi.Output[str] = association.role_arn
         return arn
+
+
+@dataclass(frozen=True)
+class PodIdentityTarget:
+    """Where a Pod Identity role may be used: one service account in one namespace of one
+    cluster."""
+
+    environment: str
+    """`<team>-<env>`; prefixes the IAM role name."""
+    cluster_name: str
+    cluster_name_output: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    namespace: str
+    service_account: str
+
+
+def pod_identity_role(
+    parent: pulumi.Resource,
+    name: str,
+    target: PodIdentityTarget,
+    *,
+    policy: pulumi.Input[str],
+    tag: Tagger,
+    aws_account: pulumi.Output[str],
+) -> aws.eks.PodIdentityAssociation:
+    """An IAM role trusted only by EKS Pod Identity for `target`, its inline `policy` and the
+    Pod Identity association, as children of `parent` named `<name>-sa-<account>-*`.
+    Returns the association (workloads wait for it; `.role_arn` is the role). Shared by the
+    team's service accounts and platform jobs."""
+    role_name = f"sa-{target.service_account}"
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-{role_name}-role",
+        name_prefix=iam_name_prefix(target.environment, role_name),
+        description=f"{target.namespace}/{target.service_account} in {target.cluster_name} "
+                    "(EKS Pod Identity)",
+        assume_role_policy=pulumi.Output.all(aws_account, target.cluster_arn).apply(
+            lambda v: json.dumps(pod_identity_trust_policy(
+                target.cluster_name, target.namespace, target.service_account,
+                account=v[0], cluster_arn=v[1],
+            ))
+        ),
+        tags=tag(f"{role_name}-role"),
+        opts=child,
+    )
+    role_policy = aws.iam.RolePolicy(
+        f"{name}-{role_name}-policy", role=role.id, policy=policy, opts=child,
+    )
+    return aws.eks.PodIdentityAssociation(
+        f"{name}-{role_name}-pod-identity",
+        cluster_name=target.cluster_name_output,
+        namespace=target.namespace,
+        service_account=target.service_account,
+        role_arn=role.arn,
+        tags=tag(f"{role_name}-pod-identity"),
+        # Pods started before the policy exists would get credentials that can do nothing.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy]),
+    )
