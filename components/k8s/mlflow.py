@@ -155,16 +155,17 @@ class MlflowServer(pulumi.ComponentResource):
         def meta(object_name: str) -> dict[str, Any]:
             return {"name": object_name, "namespace": args.namespace, "labels": labels}
 
-        auth_ini = pulumi.Output.all(args.auth_database_uri, admin.result).apply(
-            lambda v: auth_config(settings.default_permission, v[0], v[1])
-        )
+        auth_ini: pulumi.Output[str] = pulumi.Output.all(
+            args.auth_database_uri, admin.result
+        ).apply(lambda v: auth_config(settings.default_permission, v[0], v[1]))
+        auth_secret: pulumi.Output[str] = pulumi.Output.secret(auth_ini)
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=meta(APP_NAME),
             type="Opaque",
             string_data={
                 "backend-store-uri": pulumi.Output.secret(args.backend_store_uri),
-                AUTH_CONFIG_FILE: pulumi.Output.secret(auth_ini),
+                AUTH_CONFIG_FILE: auth_secret,
                 "flask-secret-key": session_key.result,
             },
             opts=child,

@@ -62,7 +62,12 @@ from mlplat.config.metadata_db import (
     DbAlarmsConfig,
     MetadataDbConfig,
 )
-from mlplat.config.mlflow import ARTIFACTS_PURPOSE, MLFLOW_SERVICE_ACCOUNT, MlflowConfig, MlflowPermission
+from mlplat.config.mlflow import (
+    ARTIFACTS_PURPOSE,
+    MLFLOW_SERVICE_ACCOUNT,
+    MlflowConfig,
+    MlflowPermission,
+)
 from mlplat.config.network import (
     MAX_AVAILABILITY_ZONES,
     FlowLogsConfig,
