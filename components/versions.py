@@ -1,5 +1,6 @@
 """Every pinned external version mlplat installs: EKS managed add-ons, Karpenter charts, the
-AL2023 AMI release and the NVIDIA device plugin chart.
+AL2023 AMI release, the NVIDIA device plugin chart and the container images mlplat runs
+itself (MLflow, the database setup Job).
 
 One module so that an upgrade is one reviewed diff, and so that tests can assert that
 nothing floats (no `@latest` AMI alias, no chart version ranges, no unpinned add-on). How to
