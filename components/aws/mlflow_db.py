@@ -37,7 +37,7 @@ import pulumi_random as random
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components._lib.policies import PolicyDocument
-from components.aws.team_access import PodIdentityTarget, pod_identity_role
+from components.aws.team_access import PodIdentityCluster, pod_identity_role
 from components.k8s.mlflow import (
     SECRET_LENGTH,
     container_security_context,
@@ -90,14 +90,11 @@ class MlflowDatabaseArgs:
     """Inputs of MlflowDatabase, from validated config and the MetadataDb outputs."""
 
     settings: MlflowConfig
-    environment: str
-    """`<team>-<env>`."""
+    cluster: PodIdentityCluster
+    """The environment's cluster (its `environment` prefixes the Job's names)."""
     role_name: str
     """Login role and database name `<team>_<env>`."""
     labels: Mapping[str, str]
-    cluster_name: str
-    cluster_name_output: pulumi.Input[str]
-    cluster_arn: pulumi.Input[str]
     kubernetes_version: str
     db_address: pulumi.Input[str]
     db_port: pulumi.Input[int]
@@ -149,7 +146,8 @@ class MlflowDatabase(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         platform = settings.platform_namespace
-        account_name = f"{args.environment}-db-setup"
+        environment = args.cluster.environment
+        account_name = f"{environment}-db-setup"
         auth_db = f"{args.role_name}{AUTH_DATABASE_SUFFIX}"
         labels = dict(args.labels)
 
@@ -170,16 +168,14 @@ class MlflowDatabase(pulumi.ComponentResource):
 
         for policy_name, spec in fence_policy_specs(args.egress).items():
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-{policy_name}", metadata=meta(f"{args.environment}-{policy_name}"),
+                f"{name}-{policy_name}", metadata=meta(f"{environment}-{policy_name}"),
                 spec=spec, opts=child,
             )
 
         tag = Tagger(args.tags, name)
         where = account_context(pulumi.InvokeOutputOptions(parent=self))
         association = pod_identity_role(
-            self, name,
-            PodIdentityTarget(args.environment, args.cluster_name, args.cluster_name_output,
-                              args.cluster_arn, platform, account_name),
+            self, name, args.cluster, platform, account_name,
             policy=pulumi.Output.all(args.master_secret_arn, args.db_key_arn, where.region)
             .apply(lambda v: json.dumps(master_secret_policy(v[0], v[1], v[2]))),
             tag=tag,

@@ -27,6 +27,7 @@ from components.aws.object_store import ObjectStore, ObjectStoreArgs
 from components.aws.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
 from components.aws.team_access import (
     POD_IDENTITY_AGENT,
+    PodIdentityCluster,
     ServiceAccountGrant,
     TeamAccess,
     TeamAccessArgs,
@@ -287,10 +288,7 @@ class TeamEnvironment(pulumi.ComponentResource):
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(
-                environment=config.name,
-                cluster_name=config.name,
-                cluster_name_output=self.cluster.name,
-                cluster_arn=self.cluster.arn,
+                cluster=self._pod_identity_cluster(config),
                 team_role_arn=tenancy.team_role_arn,
                 group=group,
                 service_accounts=grants,
@@ -301,6 +299,14 @@ class TeamEnvironment(pulumi.ComponentResource):
             aws_opts,
         )
         return tuple(egress)
+
+    def _pod_identity_cluster(self, config: EnvironmentConfig) -> PodIdentityCluster:
+        return PodIdentityCluster(
+            environment=config.name,
+            cluster_name=config.name,
+            cluster_name_output=self.cluster.name,
+            cluster_arn=self.cluster.arn,
+        )
 
     def _mlflow(
         self,
@@ -320,12 +326,9 @@ class TeamEnvironment(pulumi.ComponentResource):
             f"{name}-mlflow-db",
             MlflowDatabaseArgs(
                 settings=settings,
-                environment=config.name,
+                cluster=self._pod_identity_cluster(config),
                 role_name=settings.database_name(config.team, config.env.value),
                 labels=labels,
-                cluster_name=config.name,
-                cluster_name_output=self.cluster.name,
-                cluster_arn=self.cluster.arn,
                 kubernetes_version=config.cluster.kubernetes_version,
                 db_address=db.address,
                 db_port=db.port,
