@@ -1,15 +1,17 @@
 """Pulumi ComponentResources that make up an mlplat environment, laid out by concern.
 
     components/
-      versions.py        every pinned external version (EKS add-ons, charts, AMI release)
+      versions.py        every pinned external version (EKS add-ons, charts, AMI release,
+                         container images)
       _lib/              shared pieces: naming and tags, IAM/KMS policy documents,
                          the encrypted log group helper, ComponentError
       aws/               AWS components (network, cluster, gpu_pools, cpu_pools,
                          block_storage, shared_filesystem, object_store,
-                         metadata_db, team_access) and the modules that
+                         metadata_db, team_access, mlflow_db) and the modules that
                          build their children (addons, security_groups, system_nodes,
                          karpenter, cluster_iam, kubeconfig)
-      k8s/               provider-neutral in-cluster pieces (service functions, team tenancy)
+      k8s/               provider-neutral in-cluster pieces (service functions, team tenancy,
+                         the MLflow server)
       compositions/      one module per substrate wiring a whole team environment
 
 Type token rule. A ComponentResource's type token is

@@ -1,5 +1,6 @@
 """Every pinned external version mlplat installs: EKS managed add-ons, Karpenter charts, the
-AL2023 AMI release and the NVIDIA device plugin chart.
+AL2023 AMI release, the NVIDIA device plugin chart and the container images mlplat runs
+itself (MLflow, the database setup Job).
 
 One module so that an upgrade is one reviewed diff, and so that tests can assert that
 nothing floats (no `@latest` AMI alias, no chart version ranges, no unpinned add-on). How to
@@ -123,3 +124,19 @@ POSTGRES_PARAMETER_FAMILIES: Mapping[str, str] = MappingProxyType(_POSTGRES_TABL
 
 #: The major version new metadata databases get.
 POSTGRES_DEFAULT_MAJOR: Final = "17"
+
+# --------------------------------------------------------------------------- Container images
+#
+# Images mlplat runs itself (components/k8s/mlflow.py, components/aws/mlflow_db.py), pinned by
+# version tag. No registry is reachable from this workplace, so the digests could not be
+# read and are not pinned yet: resolve them before a first deploy
+# (`crane digest ghcr.io/mlflow/mlflow:v3.5.0-full`) and append `@sha256:...` here; the
+# audit rule `image-pinned` accepts either form.
+
+#: MLflow tracking server. The `-full` variant carries the PostgreSQL driver and boto3 the
+#: server needs for its backend store and S3 artifacts (the plain tag is MLflow core only).
+MLFLOW_IMAGE: Final = "ghcr.io/mlflow/mlflow:v3.5.0-full"
+#: PostgreSQL client (psql 17, matching POSTGRES_DEFAULT_MAJOR) for the database setup Job.
+POSTGRES_CLIENT_IMAGE: Final = "docker.io/library/postgres:17.6-alpine"
+#: AWS CLI v2, reads the database master secret in the setup Job (Pod Identity credentials).
+AWS_CLI_IMAGE: Final = "public.ecr.aws/aws-cli/aws-cli:2.31.5"

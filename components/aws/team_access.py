@@ -66,8 +66,8 @@ class ServiceAccountGrant:
 
 
 @dataclass(frozen=True)
-class TeamAccessArgs:
-    """Inputs of TeamAccess, from validated config (mlplat.config.TenancyConfig)."""
+class PodIdentityCluster:
+    """The cluster Pod Identity roles of an environment are for."""
 
     environment: str
     """`<team>-<env>`; prefixes IAM role names."""
@@ -76,6 +76,13 @@ class TeamAccessArgs:
     cluster_name_output: pulumi.Input[str]
     """The cluster's name output: access entries and associations wait for the cluster."""
     cluster_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class TeamAccessArgs:
+    """Inputs of TeamAccess, from validated config (mlplat.config.TenancyConfig)."""
+
+    cluster: PodIdentityCluster
     team_role_arn: str
     group: str
     """Kubernetes group the team role is mapped to."""
@@ -153,7 +160,7 @@ class TeamAccess(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         aws.eks.AccessEntry(
             f"{name}-team",
-            cluster_name=args.cluster_name_output,
+            cluster_name=args.cluster.cluster_name_output,
             principal_arn=args.team_role_arn,
             type="STANDARD",
             kubernetes_groups=[args.group],
@@ -187,39 +194,64 @@ class TeamAccess(pulumi.ComponentResource):
         bucket_arns: pulumi.Input[Mapping[str, str]],
         key_arn: pulumi.Input[str],
     ) -> pulumi.Output[str]:
-        role_name = f"sa-{account.name}"
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-{role_name}-role",
-            name_prefix=iam_name_prefix(args.environment, role_name),
-            description=f"{account.namespace}/{account.name} in {args.cluster_name} "
-                        "(EKS Pod Identity)",
-            assume_role_policy=pulumi.Output.all(aws_account, args.cluster_arn).apply(
-                lambda v: json.dumps(pod_identity_trust_policy(
-                    args.cluster_name, account.namespace, account.name,
-                    account=v[0], cluster_arn=v[1],
-                ))
-            ),
-            tags=tag(f"{role_name}-role"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-{role_name}-policy",
-            role=role.id,
+        association = pod_identity_role(
+            self,
+            name,
+            args.cluster,
+            account.namespace,
+            account.name,
             policy=pulumi.Output.all(bucket_arns, key_arn, region).apply(
                 lambda v: json.dumps(bucket_access_policy(account.buckets, v[0], v[1], v[2]))
             ),
-            opts=child,
+            tag=tag,
+            aws_account=aws_account,
         )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-{role_name}-pod-identity",
-            cluster_name=args.cluster_name_output,
-            namespace=account.namespace,
-            service_account=account.name,
-            role_arn=role.arn,
-            tags=tag(f"{role_name}-pod-identity"),
-            # Pods started before the policy exists would get credentials that can do nothing.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
-        )
-        arn: pulumi.Output[str] = role.arn
+        arn: pulumi.Output[str] = association.role_arn
         return arn
+
+
+def pod_identity_role(
+    parent: pulumi.Resource,
+    name: str,
+    cluster: PodIdentityCluster,
+    namespace: str,
+    service_account: str,
+    *,
+    policy: pulumi.Input[str],
+    tag: Tagger,
+    aws_account: pulumi.Output[str],
+) -> aws.eks.PodIdentityAssociation:
+    """An IAM role trusted only by EKS Pod Identity for one service account in one namespace
+    of `cluster`, its inline `policy` and the Pod Identity association, as children of
+    `parent` named `<name>-sa-<service_account>-*`.
+    Returns the association (workloads wait for it; `.role_arn` is the role). Shared by the
+    team's service accounts and platform jobs."""
+    role_name = f"sa-{service_account}"
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-{role_name}-role",
+        name_prefix=iam_name_prefix(cluster.environment, role_name),
+        description=f"{namespace}/{service_account} in {cluster.cluster_name} "
+                    "(EKS Pod Identity)",
+        assume_role_policy=pulumi.Output.all(aws_account, cluster.cluster_arn).apply(
+            lambda v: json.dumps(pod_identity_trust_policy(
+                cluster.cluster_name, namespace, service_account,
+                account=v[0], cluster_arn=v[1],
+            ))
+        ),
+        tags=tag(f"{role_name}-role"),
+        opts=child,
+    )
+    role_policy = aws.iam.RolePolicy(
+        f"{name}-{role_name}-policy", role=role.id, policy=policy, opts=child,
+    )
+    return aws.eks.PodIdentityAssociation(
+        f"{name}-{role_name}-pod-identity",
+        cluster_name=cluster.cluster_name_output,
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=role.arn,
+        tags=tag(f"{role_name}-pod-identity"),
+        # Pods started before the policy exists would get credentials that can do nothing.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[role_policy]),
+    )

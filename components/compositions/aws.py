@@ -21,17 +21,33 @@ from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.cpu_pools import CpuNodePools, CpuNodePoolsArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
+from components.aws.mlflow_db import MlflowDatabase, MlflowDatabaseArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.object_store import ObjectStore, ObjectStoreArgs
 from components.aws.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
 from components.aws.team_access import (
     POD_IDENTITY_AGENT,
+    PodIdentityCluster,
     ServiceAccountGrant,
     TeamAccess,
     TeamAccessArgs,
 )
-from components.k8s.tenancy import EgressAllowance, TeamTenancy, TeamTenancyArgs
-from mlplat.config import Env, EnvironmentConfig, TenancyConfig
+from components.k8s.mlflow import MlflowServer, MlflowServerArgs
+from components.k8s.tenancy import (
+    EgressAllowance,
+    TeamTenancy,
+    TeamTenancyArgs,
+    ownership_labels,
+)
+from mlplat.config import (
+    ARTIFACTS_PURPOSE,
+    MLFLOW_SERVICE_ACCOUNT,
+    BucketAccessLevel,
+    BucketGrantConfig,
+    Env,
+    EnvironmentConfig,
+    TenancyConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,8 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 class TeamEnvironment(pulumi.ComponentResource):
     """Network, EKS cluster, the default StorageClass, GPU node pools, CPU node pools and
     (when configured) the shared file system, the object store, the
-    metadata database and the team's tenancy (namespaces, access) of one team environment."""
+    metadata database, the team's tenancy (namespaces, access) and its MLflow server of one
+    team environment."""
 
     network: Network
     cluster: Cluster
@@ -63,6 +80,8 @@ class TeamEnvironment(pulumi.ComponentResource):
     metadata_db: MetadataDb | None
     tenancy: TeamTenancy | None
     team_access: TeamAccess | None
+    mlflow_database: MlflowDatabase | None
+    mlflow: MlflowServer | None
 
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -205,8 +224,11 @@ class TeamEnvironment(pulumi.ComponentResource):
                 child,
             )
         self.tenancy, self.team_access = None, None
+        self.mlflow_database, self.mlflow = None, None
         if config.tenancy is not None:
-            self._tenancy(name, args, config.tenancy, child)
+            egress = self._tenancy(name, args, config.tenancy, child)
+            if config.mlflow is not None:
+                self._mlflow(name, args, egress, aws_provider)
         self.register_outputs({
             "vpc_id": self.network.vpc_id,
             "cluster_name": self.cluster.name,
@@ -223,15 +245,28 @@ class TeamEnvironment(pulumi.ComponentResource):
         args: TeamEnvironmentArgs,
         tenancy: TenancyConfig,
         aws_opts: pulumi.ResourceOptions,
-    ) -> None:
-        """The team's namespaces in the cluster and its access on AWS."""
+    ) -> tuple[EgressAllowance, ...]:
+        """The team's namespaces in the cluster and its access on AWS. Returns what team
+        pods may reach on this substrate besides DNS, their namespace and HTTPS."""
         config = args.config
         group = tenancy.effective_group(config.name)
         namespace_of = {ns.purpose: ns.name_in(config.name) for ns in tenancy.namespaces}
-        # What team pods may reach on this substrate besides DNS, their namespace and HTTPS.
         egress = [POD_IDENTITY_AGENT]
         if config.metadata_db is not None:
             egress.append(EgressAllowance("metadata-db", config.network.vpc_cidr, POSTGRES_PORT))
+        grants = [
+            ServiceAccountGrant(n, namespace_of[sa.namespace], sa.buckets)
+            for n, sa in sorted(tenancy.service_accounts.items())
+        ]
+        if config.mlflow is not None:
+            # The server's own Pod Identity role: read-write under its prefix of the
+            # artifacts bucket, nothing else.
+            grants.append(ServiceAccountGrant(
+                MLFLOW_SERVICE_ACCOUNT, config.mlflow.namespace_in(config.name),
+                {ARTIFACTS_PURPOSE: BucketGrantConfig(
+                    access=BucketAccessLevel.READ_WRITE,
+                    prefixes=[config.mlflow.artifacts_prefix])},
+            ))
         self.tenancy = TeamTenancy(
             f"{name}-tenancy",
             TeamTenancyArgs(
@@ -253,19 +288,74 @@ class TeamEnvironment(pulumi.ComponentResource):
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(
-                environment=config.name,
-                cluster_name=config.name,
-                cluster_name_output=self.cluster.name,
-                cluster_arn=self.cluster.arn,
+                cluster=self._pod_identity_cluster(config),
                 team_role_arn=tenancy.team_role_arn,
                 group=group,
-                service_accounts=[
-                    ServiceAccountGrant(n, namespace_of[sa.namespace], sa.buckets)
-                    for n, sa in sorted(tenancy.service_accounts.items())
-                ],
+                service_accounts=grants,
                 bucket_arns=store.bucket_arns if store is not None else None,
                 store_key_arn=store.kms_key_arn if store is not None else None,
                 tags=config.effective_tags(args.stack),
             ),
             aws_opts,
+        )
+        return tuple(egress)
+
+    def _pod_identity_cluster(self, config: EnvironmentConfig) -> PodIdentityCluster:
+        return PodIdentityCluster(
+            environment=config.name,
+            cluster_name=config.name,
+            cluster_name_output=self.cluster.name,
+            cluster_arn=self.cluster.arn,
+        )
+
+    def _mlflow(
+        self,
+        name: str,
+        args: TeamEnvironmentArgs,
+        egress: tuple[EgressAllowance, ...],
+        aws_provider: aws.Provider,
+    ) -> None:
+        """The team's database and user (made by a platform Job) and its MLflow server.
+        Config guarantees the database, the artifacts bucket and the namespace exist."""
+        config = args.config
+        settings, db, store = config.mlflow, self.metadata_db, self.object_store
+        assert settings is not None and db is not None and store is not None
+        k8s_provider = self.cluster.k8s_provider
+        labels = ownership_labels(config.team, config.env.value, args.stack)
+        self.mlflow_database = MlflowDatabase(
+            f"{name}-mlflow-db",
+            MlflowDatabaseArgs(
+                settings=settings,
+                cluster=self._pod_identity_cluster(config),
+                role_name=settings.database_name(config.team, config.env.value),
+                labels=labels,
+                kubernetes_version=config.cluster.kubernetes_version,
+                db_address=db.address,
+                db_port=db.port,
+                master_username=db.master_username,
+                master_secret_arn=db.master_user_secret_arn,
+                db_key_arn=db.kms_key_arn,
+                egress=egress,
+                tags=config.effective_tags(args.stack),
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[aws_provider, k8s_provider]),
+        )
+        destination = store.bucket_names.apply(
+            lambda names: f"s3://{names[ARTIFACTS_PURPOSE]}/{settings.artifacts_prefix}"
+            .rstrip("/")
+        )
+        self.mlflow = MlflowServer(
+            f"{name}-mlflow",
+            MlflowServerArgs(
+                settings=settings,
+                namespace=settings.namespace_in(config.name),
+                labels=labels,
+                replicas=settings.effective_replicas(config.env is Env.PROD),
+                backend_store_uri=self.mlflow_database.backend_store_uri,
+                auth_database_uri=self.mlflow_database.auth_database_uri,
+                artifacts_destination=destination,
+            ),
+            # The namespace comes from the tenancy component, by name.
+            pulumi.ResourceOptions(parent=self, providers=[k8s_provider],
+                                   depends_on=[self.tenancy] if self.tenancy else None),
         )

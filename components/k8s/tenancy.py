@@ -172,11 +172,11 @@ def _from_namespace(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
 
 
-def network_policy_specs(
-    args: TeamTenancyArgs,
-) -> dict[str, dict[str, Any]]:
-    """NetworkPolicy name -> spec, the same for every team namespace. Policies are additive:
-    `default-deny` selects every pod for both directions, each `allow-*` opens one path."""
+def fence_policy_specs(extra_egress: Sequence[EgressAllowance]) -> dict[str, dict[str, Any]]:
+    """The policies every namespace mlplat creates gets, team or platform: deny all ingress
+    and egress, then DNS to kube-dns, HTTPS to public addresses and the substrate's extra
+    egress. NetworkPolicy name -> spec; policies are additive (each `allow-*` opens one
+    path)."""
     every_pod: dict[str, Any] = {}
     specs: dict[str, dict[str, Any]] = {
         "default-deny": {"podSelector": every_pod, "policyTypes": ["Ingress", "Egress"]},
@@ -189,6 +189,36 @@ def network_policy_specs(
                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
             }],
         },
+        "allow-https-egress": {
+            "podSelector": every_pod,
+            "policyTypes": ["Egress"],
+            "egress": [{
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_RANGES)}}],
+                "ports": [{"protocol": "TCP", "port": HTTPS_PORT}],
+            }],
+        },
+    }
+    for allowance in extra_egress:
+        specs[f"allow-{allowance.name}"] = {
+            "podSelector": every_pod,
+            "policyTypes": ["Egress"],
+            "egress": [{
+                "to": [{"ipBlock": {"cidr": allowance.cidr}}],
+                "ports": [{"protocol": "TCP", "port": allowance.port}],
+            }],
+        }
+    return specs
+
+
+def network_policy_specs(
+    args: TeamTenancyArgs,
+) -> dict[str, dict[str, Any]]:
+    """NetworkPolicy name -> spec, the same for every team namespace: the fences of
+    `fence_policy_specs`, plus traffic within the namespace and ingress from the monitoring
+    and ingress-controller namespaces."""
+    every_pod: dict[str, Any] = {}
+    return {
+        **fence_policy_specs(args.extra_egress),
         "allow-same-namespace": {
             "podSelector": every_pod,
             "policyTypes": ["Ingress", "Egress"],
@@ -205,25 +235,7 @@ def network_policy_specs(
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [_from_namespace(args.ingress_namespace)]}],
         },
-        "allow-https-egress": {
-            "podSelector": every_pod,
-            "policyTypes": ["Egress"],
-            "egress": [{
-                "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_PUBLIC_RANGES)}}],
-                "ports": [{"protocol": "TCP", "port": HTTPS_PORT}],
-            }],
-        },
     }
-    for allowance in args.extra_egress:
-        specs[f"allow-{allowance.name}"] = {
-            "podSelector": every_pod,
-            "policyTypes": ["Egress"],
-            "egress": [{
-                "to": [{"ipBlock": {"cidr": allowance.cidr}}],
-                "ports": [{"protocol": "TCP", "port": allowance.port}],
-            }],
-        }
-    return specs
 
 
 class TeamTenancy(pulumi.ComponentResource):

@@ -13,6 +13,7 @@ one module per layer:
     object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
+    mlflow.py       mlplat:mlflow     (MlflowConfig, MlflowPermission)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -61,6 +62,12 @@ from mlplat.config.metadata_db import (
     DbAlarmsConfig,
     MetadataDbConfig,
 )
+from mlplat.config.mlflow import (
+    ARTIFACTS_PURPOSE,
+    MLFLOW_SERVICE_ACCOUNT,
+    MlflowConfig,
+    MlflowPermission,
+)
 from mlplat.config.network import (
     MAX_AVAILABILITY_ZONES,
     FlowLogsConfig,
@@ -88,12 +95,14 @@ from mlplat.config.tenancy import (
 
 __all__ = [
     "ACCESS_LOG_PURPOSE",
+    "ARTIFACTS_PURPOSE",
     "CLOUDWATCH_RETENTION_DAYS",
     "CONFIG_NAMESPACE",
     "INTERRUPTION_QUEUE_SUFFIX",
     "MAX_AVAILABILITY_ZONES",
     "MIN_BACKUP_RETENTION_DAYS",
     "MIN_PROD_BACKUP_RETENTION_DAYS",
+    "MLFLOW_SERVICE_ACCOUNT",
     "REQUIRED_PURPOSES",
     "REQUIRED_TAGS",
     "RESERVED_TAG_PREFIXES",
@@ -119,6 +128,8 @@ __all__ = [
     "FlowLogsConfig",
     "GpuPoolConfig",
     "MetadataDbConfig",
+    "MlflowConfig",
+    "MlflowPermission",
     "NamespaceConfig",
     "NatMode",
     "NetworkConfig",

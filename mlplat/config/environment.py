@@ -17,6 +17,7 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:objectStore: {...}   # optional: absent means no buckets
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
+      mlplat:mlflow: {...}        # optional: absent means no MLflow server
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -42,6 +43,12 @@ from mlplat.config.cluster import ClusterConfig
 from mlplat.config.cpu_pools import CpuPoolConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
+from mlplat.config.mlflow import (
+    ARTIFACTS_PURPOSE,
+    MLFLOW_SERVICE_ACCOUNT,
+    PROD_REPLICAS,
+    MlflowConfig,
+)
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
@@ -148,6 +155,12 @@ class EnvironmentConfig(_Model):
         description="The team's namespaces, access, quotas, network isolation and service "
         "accounts. Absent: no team namespaces and no team access (admins only).",
     )
+    mlflow: MlflowConfig | None = Field(
+        default=None,
+        description="MLflow tracking server and model registry in a team namespace, behind "
+        "MLflow's basic-auth app; needs metadataDb, objectStore with an `artifacts` bucket "
+        "and tenancy. Absent: none; `{}` gives the defaults.",
+    )
 
     @field_validator("ephemeral")
     @classmethod
@@ -217,6 +230,56 @@ class EnvironmentConfig(_Model):
                         f"serviceAccounts.{name}.buckets.{purpose}: objectStore has no bucket "
                         f"of that purpose (buckets: {known})"
                     )
+        return value
+
+    @field_validator("mlflow")
+    @classmethod
+    def _mlflow_fits_the_environment(
+        cls, value: MlflowConfig | None, info: ValidationInfo
+    ) -> MlflowConfig | None:
+        """MLflow's backend, artifact store and namespace come from other layers (checked
+        only when those parsed; their own errors are reported on their own paths)."""
+        if value is None:
+            return value
+        for key, field, what in (("metadata_db", "metadataDb", "its backend store"),
+                                 ("object_store", "objectStore", "its artifact store"),
+                                 ("tenancy", "tenancy", "the namespace it runs in")):
+            if key in info.data and info.data[key] is None:
+                raise ValueError(f"needs mlplat:{field} ({what}), which is absent")
+        store = info.data.get("object_store")
+        if store is not None and ARTIFACTS_PURPOSE not in store.buckets:
+            raise ValueError(
+                f"needs an objectStore bucket of purpose {ARTIFACTS_PURPOSE!r} (buckets: "
+                f"{', '.join(sorted(store.buckets))})"
+            )
+        tenancy = info.data.get("tenancy")
+        if tenancy is not None:
+            purposes = [ns.purpose for ns in tenancy.namespaces]
+            if value.namespace not in purposes:
+                raise ValueError(
+                    f"namespace {value.namespace or '<main>'!r} is not one of "
+                    f"tenancy.namespaces (purposes: "
+                    f"{', '.join(sorted(str(p or '<main>') for p in purposes))})"
+                )
+            if MLFLOW_SERVICE_ACCOUNT in tenancy.service_accounts:
+                raise ValueError(
+                    f"tenancy.serviceAccounts.{MLFLOW_SERVICE_ACCOUNT} is reserved for the "
+                    "MLflow server; rename it"
+                )
+            if "team" in info.data and "env" in info.data:
+                environment = f"{info.data['team']}-{info.data['env'].value}"
+                own = {ns.name_in(environment) for ns in tenancy.namespaces}
+                if value.platform_namespace in own:
+                    raise ValueError(
+                        f"platformNamespace ({value.platform_namespace}) is one of the "
+                        "team's own namespaces; the database master secret must stay out of "
+                        "them"
+                    )
+        if (info.data.get("env") is Env.PROD and value.replicas is not None
+                and value.replicas < PROD_REPLICAS):
+            raise ValueError(
+                f"replicas is {value.replicas}; prod runs at least {PROD_REPLICAS}"
+            )
         return value
 
     @field_validator("region")

@@ -570,6 +570,7 @@ def test_demo_enables_both_data_stores_with_tier_defaults(demo_config):
 def test_data_stores_are_off_when_their_blocks_are_absent(demo_config):
     del demo_config["mlplat:objectStore"], demo_config["mlplat:metadataDb"]
     del demo_config["mlplat:tenancy"]["serviceAccounts"]  # they use buckets
+    del demo_config["mlplat:mlflow"]  # it uses both
     env = parse(demo_config)
     assert env.object_store is None and env.metadata_db is None
 
@@ -670,7 +671,7 @@ def test_team_with_double_hyphen_cannot_have_a_database(demo_config):
     demo_config["mlplat:team"] = "vi--sion"
     assert error_of(demo_config).startswith(
         f"{SOURCE}: mlplat:metadataDb: team 'vi--sion' contains '--'")
-    del demo_config["mlplat:metadataDb"]
+    del demo_config["mlplat:metadataDb"], demo_config["mlplat:mlflow"]
     assert parse(demo_config).team == "vi--sion"
 
 
@@ -774,7 +775,7 @@ def test_service_accounts_may_only_use_buckets_of_the_object_store(demo_config):
     assert error_of(demo_config) == (
         f"{SOURCE}: mlplat:tenancy: serviceAccounts.training.buckets.features: objectStore has "
         "no bucket of that purpose (buckets: artifacts, datasets)")
-    del demo_config["mlplat:objectStore"]
+    del demo_config["mlplat:objectStore"], demo_config["mlplat:mlflow"]
     del _tenancy(demo_config)["serviceAccounts"]["training"]["buckets"]["features"]
     assert "(buckets: none: objectStore is absent)" in error_of(demo_config)
 

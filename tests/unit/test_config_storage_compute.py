@@ -115,6 +115,7 @@ def test_pool_names_are_unique_across_gpu_and_cpu_pools(demo_config):
 def _prod(demo_config: dict[str, Any]) -> dict[str, Any]:
     demo_config["mlplat:env"] = "prod"
     demo_config.pop("mlplat:metadataDb")  # its prod rules are not under test here
+    demo_config.pop("mlplat:mlflow")  # needs the database
     return demo_config
 
 

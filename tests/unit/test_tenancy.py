@@ -45,7 +45,7 @@ def variant_plan(demo_stack_config: dict[str, Any]) -> Plan:
     """The demo with no database, a baseline opt-in namespace, a named group and a service
     account that uses no bucket."""
     config = copy.deepcopy(demo_stack_config)
-    del config["mlplat:metadataDb"]
+    del config["mlplat:metadataDb"], config["mlplat:mlflow"]
     config["mlplat:tenancy"] = {
         "teamRoleArn": TEAM_ROLE,
         "group": "vision-ml",
@@ -308,7 +308,9 @@ def test_service_accounts_live_where_config_says_without_api_tokens(demo_plan: P
     assert all(r.inputs["automountServiceAccountToken"] is False for r in accounts.values())
     associations = {r.inputs["service_account"]: r.inputs["namespace"]
                     for r in under(demo_plan, ACCESS, POD_IDENTITY)}
-    assert associations == {"training": "vision-staging", "serving": "vision-staging-serving"}
+    # The MLflow server's account is made by its own component (tests/unit/test_mlflow.py).
+    assert associations == {"training": "vision-staging", "serving": "vision-staging-serving",
+                            "mlflow": "vision-staging"}
 
 
 def _bucket_arn(plan: Plan, purpose: str) -> str:
@@ -379,8 +381,9 @@ def test_pod_identity_trust_is_one_cluster_namespace_and_service_account(
 ) -> None:
     roles = {r.name: json.loads(r.inputs["assume_role_policy"])
              for r in under(demo_plan, ACCESS, IAM_ROLE)}
-    assert len(roles) == 2
-    expected = {"training": "vision-staging", "serving": "vision-staging-serving"}
+    assert len(roles) == 3
+    expected = {"training": "vision-staging", "serving": "vision-staging-serving",
+                "mlflow": "vision-staging"}
     for name, document in roles.items():
         account = name.rsplit("-sa-", 1)[1].removesuffix("-role")
         (statement,) = document["Statement"]
@@ -422,18 +425,38 @@ NOT_SCHEMA_CHECKED = {
 }
 
 
+#: How the plan shows a secret value (its content never reaches the plan).
+SECRET_PLACEHOLDER = "[secret]"
+#: Components whose children are all Kubernetes objects checked below.
+KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer")
+
+
+def schema_checked_manifest(record: ResourceRecord) -> dict[str, Any]:
+    """The record's inputs as a manifest; a Secret's hidden `stringData` becomes an empty
+    map (its keys are not in the plan to check)."""
+    manifest = dict(record.inputs)
+    if manifest.get("stringData") == SECRET_PLACEHOLDER:
+        manifest["stringData"] = {}
+    return manifest
+
+
 def test_every_kubernetes_object_is_valid_for_the_cluster_version(demo_plan: Plan) -> None:
     version = demo_plan.one("aws:eks/cluster:Cluster").inputs["version"]
     checked = 0
     for record in demo_plan.managed():
         if record.package != "kubernetes" or record.type in NOT_SCHEMA_CHECKED:
             continue
-        manifest = dict(record.inputs)
-        kubernetes_validate.validate(manifest, version, strict=True)
+        kubernetes_validate.validate(schema_checked_manifest(record), version, strict=True)
         checked += 1
     storage_classes = len(demo_plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass"))
     assert storage_classes == 2  # gp3-encrypted and efs-shared
-    assert checked == len(demo_plan.children(demo_plan.one(TENANCY).urn)) + storage_classes
+    in_components = sum(
+        1 for component in KUBERNETES_COMPONENTS
+        for r in demo_plan.children(demo_plan.one(component).urn) if r.package == "kubernetes")
+    mlflow_db = [r for r in demo_plan.children(
+        demo_plan.one("mlplat:aws/mlflow_db:MlflowDatabase").urn) if r.package == "kubernetes"]
+    assert len(mlflow_db) >= 10  # namespace, policies, account, secret, script, job
+    assert checked == in_components + len(mlflow_db) + storage_classes
     assert checked > 20
 
 
@@ -535,5 +558,5 @@ def test_every_iam_policy_document_is_least_privilege(demo_plan: Plan) -> None:
 def test_stack_exports_the_team_namespaces_and_service_account_roles(demo_plan: Plan) -> None:
     assert demo_plan.outputs["team_namespaces"] == TEAM_NAMESPACES
     roles = demo_plan.outputs["service_account_role_arns"]
-    assert sorted(roles) == ["serving", "training"]
+    assert sorted(roles) == ["mlflow", "serving", "training"]
     assert all(arn.startswith("arn:aws:iam::111122223333:role/") for arn in roles.values())
