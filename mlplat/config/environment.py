@@ -34,6 +34,7 @@ from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Mo
 from mlplat.config.cluster import ClusterConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.network import NatMode, NetworkConfig
+from mlplat.core.errors import format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
 INTERRUPTION_QUEUE_SUFFIX = "-karpenter"
@@ -202,7 +203,8 @@ class EnvironmentConfig(_Model):
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
-    """`('network', 'flowLogs', 'retentionDays')` -> `mlplat:network.flowLogs.retentionDays`."""
+    """`('network', 'flowLogs', 'retentionDays')` -> `mlplat:network.flowLogs.retentionDays`;
+    `('region',)` -> `aws:region` (the one field read from another namespace)."""
     if not loc:
         return f"{CONFIG_NAMESPACE}:"
     head, *rest = loc
@@ -212,26 +214,15 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _format_error(source: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False):
-        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif item["type"] == "missing":
-            message = "required field is missing"
-        lines.append(f"{source}: {_field_path(loc)}: {message}")
-    return "\n".join(lines)
-
-
 def parse_environment(raw: Mapping[str, Any], source: str) -> EnvironmentConfig:
     """Build an EnvironmentConfig from a mapping of un-namespaced keys
     (`team`, `env`, `region`, `network`, ...). `source` names the stack file in errors."""
     try:
         return EnvironmentConfig.model_validate(dict(raw))
     except ValidationError as error:
-        raise ConfigError(_format_error(source, error)) from None
+        lines = format_validation_errors(source, error, EnvironmentConfig,
+                                         field_path=_field_path)
+        raise ConfigError("\n".join(lines)) from None
 
 
 def environment_from_stack_config(config: Mapping[str, Any], source: str) -> EnvironmentConfig:

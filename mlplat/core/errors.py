@@ -139,16 +139,23 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
     if target is not None:
         names = "|".join(re.escape(name) for name in _field_names(target))
         mentioned = list(dict.fromkeys(
-            match.group(1) for match in re.finditer(rf"(?<![\w.])((?:{names})(?:\.\w+)*)(?!\w)",
-                                                    message))) if names else []
+            match.group(1) for match in re.finditer(
+                rf"(?<![\w.])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\[])", message)
+        )) if names else []
         if mentioned:
             for name in mentioned:
                 message = message.removeprefix(f"{name}: ")
-            paths = [field_path((*loc, *name.split("."))) for name in mentioned]
+            paths = [field_path((*loc, *_parts(name))) for name in mentioned]
             return ", ".join(paths) + ": ", message
     if not loc:
         return "", message
     return f"{field_path(loc)}: ", message
+
+
+def _parts(name: str) -> Location:
+    """`instanceTypes[1]` -> `('instanceTypes', 1)`; `cluster.endpoint` -> two parts."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.findall(r"[^.\[\]]+", name))
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:

@@ -60,14 +60,15 @@ def test_defaults_fill_in_a_minimal_config():
 def test_wrong_type_names_the_field(demo_config):
     demo_config["mlplat:network"]["availabilityZones"] = "three"
     message = error_of(demo_config)
-    assert message.startswith(f"{SOURCE}: mlplat:network.availabilityZones:")
-    assert "integer" in message
+    assert message == (f"{SOURCE}: mlplat:network.availabilityZones: must be a whole number "
+                       "(got 'three')")
 
 
 def test_unknown_key_is_rejected_with_its_path(demo_config):
     demo_config["mlplat:cluster"]["systemNodeGroup"]["maxSzie"] = 3
     assert error_of(demo_config) == (
-        f"{SOURCE}: mlplat:cluster.systemNodeGroup.maxSzie: unknown key")
+        f"{SOURCE}: mlplat:cluster.systemNodeGroup.maxSzie: unknown key; "
+        "did you mean mlplat:cluster.systemNodeGroup.maxSize?")
 
 
 def test_unknown_top_level_mlplat_key_is_rejected(demo_config):
@@ -122,14 +123,15 @@ def test_single_nat_is_allowed_outside_prod(demo_config):
 
 def test_gpu_pool_instance_types_must_carry_the_declared_accelerator(demo_config):
     demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g6.xlarge", "g5.xlarge"]
-    message = error_of(demo_config)
-    assert message.startswith(f"{SOURCE}: mlplat:gpuPools[1]:")
-    assert "instanceTypes[1]: g5.xlarge carries a10g, not the pool's accelerator l4" in message
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:gpuPools[1].instanceTypes[1], mlplat:gpuPools[1].accelerator: "
+        "g5.xlarge carries a10g, not the pool's accelerator l4")
 
 
 def test_gpu_pool_family_must_carry_the_declared_accelerator(demo_config):
     demo_config["mlplat:gpuPools"][0]["instanceFamilies"] = ["g6e"]
-    assert "instanceFamilies[0]: g6e carries l40s" in error_of(demo_config)
+    assert (f"{SOURCE}: mlplat:gpuPools[0].instanceFamilies[0], mlplat:gpuPools[0].accelerator: "
+            "g6e carries l40s" in error_of(demo_config))
 
 
 def test_non_gpu_instance_type_in_gpu_pool(demo_config):
@@ -169,8 +171,10 @@ def test_bad_duration(demo_config):
 
 def test_public_endpoint_needs_cidrs(demo_config):
     demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True}
-    assert ("mlplat:cluster.endpoint: publicAccess is true but publicAccessCidrs is empty"
-            in error_of(demo_config))
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:cluster.endpoint.publicAccess, "
+        "mlplat:cluster.endpoint.publicAccessCidrs: publicAccess is true but publicAccessCidrs "
+        "is empty")
 
 
 def test_public_endpoint_refuses_the_whole_internet(demo_config):
@@ -219,6 +223,30 @@ def test_several_errors_are_all_reported_one_per_line(demo_config):
     lines = error_of(demo_config).splitlines()
     assert len(lines) == 2
     assert all(line.startswith(SOURCE + ": mlplat:") for line in lines)
+
+
+def test_every_kind_of_mistake_in_one_file_is_reported_on_its_own_line(demo_config):
+    """A type error, a misspelt key and a rule spanning fields, in three layers: all three
+    come back at once, one line each, each naming the file, the field and what is wrong.
+    (Rules on the whole environment run once its fields are valid: they read them.)"""
+    demo_config["mlplat:network"]["availabilityZones"] = "three"
+    demo_config["mlplat:cluster"]["systemNodeGroup"]["maxSzie"] = 3
+    demo_config["mlplat:gpuPools"][1]["instanceTypes"] = ["g6.xlarge", "g5.xlarge"]
+    assert error_of(demo_config).splitlines() == [
+        f"{SOURCE}: mlplat:network.availabilityZones: must be a whole number (got 'three')",
+        f"{SOURCE}: mlplat:cluster.systemNodeGroup.maxSzie: unknown key; "
+        "did you mean mlplat:cluster.systemNodeGroup.maxSize?",
+        f"{SOURCE}: mlplat:gpuPools[1].instanceTypes[1], mlplat:gpuPools[1].accelerator: "
+        "g5.xlarge carries a10g, not the pool's accelerator l4",
+    ]
+
+
+def test_rule_on_the_whole_environment_names_its_fields_not_the_namespace(demo_config):
+    demo_config["mlplat:env"] = "prod"
+    demo_config["mlplat:network"]["natMode"] = "single"
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:network.natMode: network.natMode must be 'per-az' in prod "
+        "(multi-AZ NAT)")
 
 
 def test_explicit_protect_data_overrides_tier_default(demo_config):
@@ -278,8 +306,8 @@ def test_interruption_queue_name_must_fit_sqs(demo_config, monkeypatch):
     # name scheme changes. Shrink the limit to see it fire with its message.
     monkeypatch.setattr(config_environment, "SQS_QUEUE_NAME_MAX", 20)
     message = error_of(demo_config)
-    assert message.startswith(f"{SOURCE}: mlplat:: team and env make the interruption queue "
-                              "name 'vision-staging-karpenter' (24 characters); SQS allows 20")
+    assert message == (f"{SOURCE}: mlplat:team, mlplat:env: team and env make the interruption "
+                       "queue name 'vision-staging-karpenter' (24 characters); SQS allows 20")
 
 
 def test_longest_team_name_fits_the_queue_name(demo_config):
@@ -303,8 +331,9 @@ def test_private_endpoint_access_cidrs_are_validated(demo_config, cidr, fragment
 
 def test_more_availability_zones_than_the_layout_holds(demo_config):
     demo_config["mlplat:network"]["availabilityZones"] = MAX_AVAILABILITY_ZONES + 1
-    assert (f"{SOURCE}: mlplat:network.availabilityZones: Input should be less than or equal "
-            f"to {MAX_AVAILABILITY_ZONES}" in error_of(demo_config))
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:network.availabilityZones: must be less than or equal to "
+        f"{MAX_AVAILABILITY_ZONES} (got {MAX_AVAILABILITY_ZONES + 1})")
 
 
 def test_team_must_be_a_dns_label(demo_config):
