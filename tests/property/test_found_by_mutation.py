@@ -1,0 +1,44 @@
+"""Bugs the stack-file mutation property (test_stack_file_mutations.py) found, one test
+each, so they stay fixed whatever examples Hypothesis draws next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlplat.cli import cli
+from mlplat.core.paths import STACKS_DIR
+
+pytestmark = pytest.mark.unit
+
+DEMO = (STACKS_DIR / "Pulumi.demo.yaml").read_text()
+
+
+def validate(tmp_path: Path, text: str) -> tuple[int, list[str]]:
+    """Exit code and stderr lines of `mlplat validate` on `text` as the demo stack."""
+    (tmp_path / "Pulumi.demo.yaml").write_text(text)
+    result = CliRunner().invoke(cli, ["validate", "--stack-dir", str(tmp_path), "demo"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stderr.splitlines()
+
+
+def refused(tmp_path: Path, text: str) -> str:
+    """The one error line for `text`, after checking it is refused as bad input."""
+    code, lines = validate(tmp_path, text)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {tmp_path / 'Pulumi.demo.yaml'}: "), lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(("value", "tag"), [
+    ("2026-13-45", "!!timestamp"),  # looks like a date, is none: datetime raised ValueError
+    ("!!int abc", "!!int"),
+    ("!!float x", "!!float"),
+    ("!!timestamp soon", "!!timestamp"),  # the constructor failed with AttributeError
+])
+def test_a_value_yaml_cannot_build_is_bad_input_not_a_crash(tmp_path: Path, value: str,
+                                                            tag: str) -> None:
+    line = refused(tmp_path, DEMO.replace("aws:region: eu-west-1", f"aws:region: {value}"))
+    assert f"line 5: '{value.split()[-1]}' is not a valid {tag} value" in line
