@@ -42,3 +42,17 @@ def test_a_value_yaml_cannot_build_is_bad_input_not_a_crash(tmp_path: Path, valu
                                                             tag: str) -> None:
     line = refused(tmp_path, DEMO.replace("aws:region: eu-west-1", f"aws:region: {value}"))
     assert f"line 5: '{value.split()[-1]}' is not a valid {tag} value" in line
+
+
+def test_an_unknown_top_level_key_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    # `confg:` beside `config:` was ignored: its settings looked applied and were not.
+    text = DEMO + "confg:\n  mlplat:env: prod\n"
+    line = refused(tmp_path, text)
+    assert (f"line {len(text.splitlines()) - 1}: confg: unknown top-level key; "
+            "did you mean 'config'?") in line
+
+
+def test_every_key_pulumi_puts_in_a_stack_file_is_accepted(tmp_path: Path) -> None:
+    text = ("secretsprovider: awskms://alias/x\nencryptedkey: abc\nencryptionsalt: v1:x\n"
+            "environment: [shared]\n" + DEMO)
+    assert validate(tmp_path, text) == (0, [])
