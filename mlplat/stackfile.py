@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mlplat.config import ConfigError
+from mlplat.core.errors import one_line
 from mlplat.core.paths import REPO_ROOT, STACKS_DIR
 from mlplat.core.yamlfile import YamlDocument, YamlError, read_yaml_file
 
@@ -61,7 +62,7 @@ def read_stack_document(path: Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read: {exc}") from None
     except YamlError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(one_line(str(exc))) from None
     if document.data is None:
         return YamlDocument({}, document.lines)
     if not isinstance(document.data, dict):
@@ -91,7 +92,7 @@ def read_stack(
                  for key in config
                  if (problem := _key_problem(key, namespaces)) is not None]
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError("\n".join(map(one_line, problems)))
     secrets = sorted(key for key, value in config.items() if _contains_secret(value))
     return {key: _mask_secrets(value) for key, value in config.items()}, secrets
 

@@ -85,8 +85,16 @@ def format_validation_errors(
                                                                   "assertion_error")]
         for message in dict.fromkeys(ours or [message for _, message in problems]):
             where, text = _where(loc, message, model, field_path)
-            lines.append(f"{source}: {where}{text}")
+            lines.append(one_line(f"{source}: {where}{text}"))
     return lines
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that would end, hide or garble a terminal line escaped
+    (`\n` as `\\n`, `\u2028` as `\\u2028`): a key or value from a file may hold them,
+    and one problem must stay one line."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                   for char in text)
 
 
 def _message(item: Any, loc: Location, model: type[BaseModel] | None,

@@ -56,3 +56,19 @@ def test_every_key_pulumi_puts_in_a_stack_file_is_accepted(tmp_path: Path) -> No
     text = ("secretsprovider: awskms://alias/x\nencryptedkey: abc\nencryptionsalt: v1:x\n"
             "environment: [shared]\n" + DEMO)
     assert validate(tmp_path, text) == (0, [])
+
+
+@pytest.mark.parametrize(("addition", "shown"), [
+    ('"\\r": 0\n', f"line {len(DEMO.splitlines()) + 1}: \\r: unknown top-level key"),
+    ('  "mlplat:a\\nb": 0\n', "Pulumi.demo.yaml: mlplat:a\\nb: unknown key"),
+    ('  "x\\u2028y:team": 0\n', "unknown namespace 'x\\u2028y:'"),
+])
+def test_a_key_with_a_line_break_stays_on_its_problems_line(tmp_path: Path, addition: str,
+                                                            shown: str) -> None:
+    # The key was printed as is: "\r", "\n" or U+2028 split one problem over two lines.
+    assert shown in refused(tmp_path, DEMO + addition)
+
+
+def test_a_nested_unknown_key_with_a_line_break_stays_on_one_line(tmp_path: Path) -> None:
+    text = DEMO.replace("    natMode: per-az\n", '    natMode: per-az\n    "nat\\nMode": x\n')
+    assert "mlplat:network.nat\\nMode: unknown key" in refused(tmp_path, text)
