@@ -19,6 +19,7 @@ The example budget is fixed and derandomized so CI is reproducible; time in docs
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
 import tempfile
@@ -55,7 +56,11 @@ READER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Seconds one validation may take before the example counts as a hang.
 HANG_SECONDS = 30
 
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, database=None,
+#: Fixed and derandomized for CI; `MLPLAT_PROPERTY_EXAMPLES=5000` (random each run) digs
+#: deeper locally.
+_DEEP = int(os.environ.get("MLPLAT_PROPERTY_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=_DEEP or 150, derandomize=not _DEEP, deadline=None,
+                    database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -186,7 +191,7 @@ def data_mutations(draw: st.DrawFn, text: str) -> Mutation:
         must_refuse = not _in_free_mapping((*path, key))
         detail = f"add {'.'.join(map(str, (*path, key)))}"
     else:  # typo
-        path, value = draw(st.sampled_from(keyed))
+        path, _ = draw(st.sampled_from(keyed))
         old_key = str(path[-1])
         new_key = _typo(draw, old_key)
         parent = _get(data, path[:-1])
