@@ -72,3 +72,12 @@ def test_a_key_with_a_line_break_stays_on_its_problems_line(tmp_path: Path, addi
 def test_a_nested_unknown_key_with_a_line_break_stays_on_one_line(tmp_path: Path) -> None:
     text = DEMO.replace("    natMode: per-az\n", '    natMode: per-az\n    "nat\\nMode": x\n')
     assert "mlplat:network.nat\\nMode: unknown key" in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["0", "1", "'false'", "'yes'", "'on'", "'t'"])
+def test_the_public_endpoint_switch_is_true_or_false_nothing_else(tmp_path: Path,
+                                                                  value: str) -> None:
+    # pydantic's lax bool read `publicAccess: 0` as false and `"on"` as true.
+    text = DEMO.replace("publicAccess: false", f"publicAccess: {value}")
+    assert "mlplat:cluster.endpoint.publicAccess: must be true or false" in refused(tmp_path,
+                                                                                     text)
