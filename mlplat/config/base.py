@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "mlplat"
@@ -41,6 +41,17 @@ class _Model(BaseModel):
         frozen=True,
         use_enum_values=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML reads `yes`, `on`, `true` as a boolean and pydantic reads a boolean as 1 or 0:
+        `gpuLimit: yes` would quietly become 1. A number field refuses booleans."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+            kind = "a whole number" if field.annotation is int else "a number"
+            raise ValueError(f"must be {kind} (got {str(value).lower()})")
+        return value
 
 
 def _dns_label(value: str) -> str:

@@ -81,3 +81,14 @@ def test_the_public_endpoint_switch_is_true_or_false_nothing_else(tmp_path: Path
     text = DEMO.replace("publicAccess: false", f"publicAccess: {value}")
     assert "mlplat:cluster.endpoint.publicAccess: must be true or false" in refused(tmp_path,
                                                                                      text)
+
+
+@pytest.mark.parametrize(("old", "new", "path"), [
+    ("gpuLimit: 32", "gpuLimit: yes", "mlplat:gpuPools[0].gpuLimit"),
+    ("availabilityZones: 3", "availabilityZones: on", "mlplat:network.availabilityZones"),
+    ("retentionDays: 90", "retentionDays: true", "mlplat:network.flowLogs.retentionDays"),
+])
+def test_a_boolean_is_not_a_count(tmp_path: Path, old: str, new: str, path: str) -> None:
+    # YAML reads `yes`/`on` as true and pydantic read true as 1: `gpuLimit: yes` was 1.
+    line = refused(tmp_path, DEMO.replace(old, new))
+    assert f"{path}: must be a whole number (got true)" in line
