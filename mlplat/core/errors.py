@@ -73,8 +73,17 @@ def format_validation_errors(
     the user wrote it (e.g. `mlplat:network.natMode` for stack files)."""
     by_location: dict[Location, list[tuple[str, str]]] = {}
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"]
+        raw = tuple(item["loc"])
+        loc = tuple(part for part in raw
                     if isinstance(part, int) or not _INTERNAL_LOC.match(part))
+        if item["type"] == "invalid_key" or "[key]" in raw:
+            # A mapping key that is not a string (`1:`, `null:`, `2026-01-01:`): pydantic puts
+            # the key in the location, where it reads like a list index or a field name.
+            loc = loc[:-1]
+            key = _shown(item["input"] if item["type"] == "invalid_key" else raw[-2])
+            message = f"key {key} must be a string; quote it"
+            by_location.setdefault(loc, []).append(("key", message))
+            continue
         by_location.setdefault(loc, []).append((item["type"], _message(item, loc, model,
                                                                        field_path)))
     lines = []

@@ -92,3 +92,21 @@ def test_a_boolean_is_not_a_count(tmp_path: Path, old: str, new: str, path: str)
     # YAML reads `yes`/`on` as true and pydantic read true as 1: `gpuLimit: yes` was 1.
     line = refused(tmp_path, DEMO.replace(old, new))
     assert f"{path}: must be a whole number (got true)" in line
+
+
+@pytest.mark.parametrize(("key", "where", "shown"), [
+    ("1", "mlplat:network", "1"),
+    ("null", "mlplat:network", "null"),
+    ("2026-01-01", "mlplat:network", "2026-01-01"),
+])
+def test_a_key_that_is_not_a_string_is_named_as_a_key(tmp_path: Path, key: str, where: str,
+                                                       shown: str) -> None:
+    # Was `mlplat:network[1]: Keys should be strings` (reads as a list index) and
+    # `mlplat:network.datetime.date(2026, 1, 1): ...` (Python's spelling of the key).
+    text = DEMO.replace("    natMode: per-az\n", f"    natMode: per-az\n    {key}: x\n")
+    assert f"{where}: key {shown} must be a string; quote it" in refused(tmp_path, text)
+
+
+def test_a_tag_key_that_is_not_a_string_is_named_as_a_key(tmp_path: Path) -> None:
+    text = DEMO.replace("    owner: vision", "    7: vision")
+    assert "mlplat:tags: key 7 must be a string; quote it" in refused(tmp_path, text)
