@@ -221,6 +221,18 @@ TOKENS = st.sampled_from([
 ])
 
 
+def _inside_block(lines: list[str], index: int, key: str) -> bool:
+    """Whether line `index` lies in the block value of the nearest enclosing `key:` line."""
+    indent = len(lines[index]) - len(lines[index].lstrip(" "))
+    for line in reversed(lines[:index]):
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if len(line) - len(stripped) < indent:
+            return stripped.rstrip() == f"{key}:"
+    return False
+
+
 @st.composite
 def text_mutations(draw: st.DrawFn, text: str) -> Mutation:
     """Mutations of the text itself: YAML structure a data-level change cannot express."""
@@ -228,7 +240,8 @@ def text_mutations(draw: st.DrawFn, text: str) -> Mutation:
     keyed = [(i, m) for i, line in enumerate(lines) if (m := _KEY_LINE.match(line))]
     inline = [(i, m) for i, m in keyed if m["rest"] and m["rest"].strip()
               and not m["rest"].lstrip().startswith("#")]
-    kind = draw(st.sampled_from(["duplicate-key", "alias", "truncate", "tab", "token"]))
+    kind = draw(st.sampled_from(["duplicate-key", "alias", "merge", "truncate", "tab", "token",
+                                 "key-token", "encoding"]))
     must_refuse = False
     if kind == "duplicate-key":
         index, match = draw(st.sampled_from(keyed))
@@ -249,6 +262,28 @@ def text_mutations(draw: st.DrawFn, text: str) -> Mutation:
         lines[first] = f"{anchored['indent']}{anchored['dash'] or ''}{anchored['key']}: &a1{rest}"
         lines[second] = f"{aliased['indent']}{aliased['dash'] or ''}{aliased['key']}: *a1"
         detail = f"line {second + 1} aliases line {first + 1}"
+    elif kind == "merge":
+        blocks = [(i, m) for i, m in keyed if not (m["rest"] or "").strip()]
+        first, anchored = draw(st.sampled_from(blocks))
+        later = [(i, m) for i, m in keyed if i > first and not m["dash"]]
+        assume(later)
+        second, target = draw(st.sampled_from(later))
+        lines[first] = f"{anchored['indent']}{anchored['dash'] or ''}{anchored['key']}: &m1"
+        lines.insert(second, f"{target['indent']}<<: *m1")
+        detail = f"line {second + 1} merges the mapping of line {first + 1}"
+    elif kind == "key-token":
+        index, match = draw(st.sampled_from(keyed))
+        key = draw(st.sampled_from(["1", "0x1", "1.5", "null", "~", "true", "yes", "2026-01-01",
+                                    "'1'", "? [a]", "<<", "!!binary aGk=", "\"a\\nb\"",
+                                    "''", "' '", "-"]))
+        lines[index] = f"{match['indent']}{match['dash'] or ''}{key}:{match['rest'] or ''}"
+        # No key of a stack file is spelt like that; tag keys are the user's to choose.
+        must_refuse = not _inside_block(lines, index, "mlplat:tags")
+        detail = f"line {index + 1}: key {match['key']!r} -> {key}"
+    elif kind == "encoding":
+        prefix = draw(st.sampled_from(["\ufeff", "\x00", "\x85", "\ud7ff", "\U0001f600: x\n"]))
+        at = draw(st.integers(0, len(text)))
+        return Mutation(kind, text[:at] + prefix + text[at:], False, f"{prefix!r} at {at}")
     elif kind == "token":
         index, match = draw(st.sampled_from(inline))
         token = draw(TOKENS)
