@@ -198,10 +198,11 @@ def data_mutations(draw: st.DrawFn, text: str) -> Mutation:
         namespaced = new_key.partition(":")
         assume(new_key != old_key and new_key not in parent and new_key not in KNOWN_KEYS)
         assume(new_key not in STACK_FILE_KEYS)
-        # `aws:regoin` would be some provider's setting (and aws:region then missing).
         parent_items = list(parent.items())
         parent.clear()
         parent.update((new_key if k == old_key else k, v) for k, v in parent_items)
+        # Tag keys are the user's; `aws:regoin` is some provider's setting (aws:region is then
+        # missing, so it is refused anyway, but not as a misspelt key).
         must_refuse = not _in_free_mapping(path) or (
             path[:-1] == ("config",) and namespaced[0] not in PROVIDER_NAMESPACES)
         detail = f"rename {'.'.join(map(str, path))} -> {new_key!r}"
