@@ -3,7 +3,7 @@
     sudo .venv/bin/python -m bench.ansible_bench [--runs N] [--no-write]
 
 Times, on the same three freshly booted hosts (gpu1 in gpu_hosts, cpu1 and
-cpu2 in cpu_hosts; the test harness of tests/hosts):
+cpu2 in cpu_hosts; booted by mlplat.testing.hosts, like the host tests):
 
   floor       a play that only gathers facts: what Ansible over SSH costs
               before any role runs
@@ -31,15 +31,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "hosts"))
-
-import harness  # noqa: E402
-
-from bench import cpu_model  # noqa: E402
+from bench import cpu_model
+from mlplat.core.paths import ANSIBLE_DIR, DOCS_DIR, REPO_ROOT, TESTS_DIR
+from mlplat.testing.hosts import (
+    HostPool,
+    PlaybookResult,
+    ansible_bin,
+    load_vars_dir,
+    run_playbook,
+    usability_problem,
+    write_inventory,
+)
 
 HEADING = "## Ansible converge (issue #4)"
 GROUPS = {"gpu_hosts": ["gpu1"], "cpu_hosts": ["cpu1", "cpu2"]}
+# The same per-role variables the host tests converge with (throwaway-host settings).
+TEST_VARS_DIR = TESTS_DIR / "hosts" / "vars"
 TARGET_RATIO = 3.0
 
 
@@ -58,7 +65,7 @@ def _ansible_version() -> str:
     import subprocess
 
     out = subprocess.run(
-        [harness.ansible_bin("ansible-playbook"), "--version"],
+        [ansible_bin("ansible-playbook"), "--version"],
         capture_output=True,
         text=True,
         check=False,
@@ -69,8 +76,8 @@ def _ansible_version() -> str:
 LOG_DIR: Path | None = None  # --log-dir: keep each run's output (task timings, changes)
 
 
-def _timed(label: str, inventory: Path, playbook: Path, *args: str) -> harness.PlaybookResult:
-    result = harness.run_playbook(inventory, playbook, *args)
+def _timed(label: str, inventory: Path, playbook: Path, *args: str) -> PlaybookResult:
+    result = run_playbook(inventory, playbook, *args)
     print(
         f"  {label:<11} {result.duration:7.1f} s  rc={result.rc}  changed={result.changed()}",
         flush=True,
@@ -86,7 +93,7 @@ def _timed(label: str, inventory: Path, playbook: Path, *args: str) -> harness.P
     return result
 
 
-def _tasks_per_host(result: harness.PlaybookResult) -> int:
+def _tasks_per_host(result: PlaybookResult) -> int:
     """Tasks a host went through (ok includes changed; skipped ones still cost a round)."""
     return max((c.get("ok", 0) + c.get("skipped", 0)) for c in result.recap.values())
 
@@ -117,9 +124,11 @@ def _other_ansible_runs() -> int:
 def run(playbook: Path, runs: int) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     others = _other_ansible_runs()
-    with harness.HostPool() as pool:
+    with HostPool() as pool:
         hosts = pool.boot([n for members in GROUPS.values() for n in members])
-        inventory = harness.write_inventory(hosts, GROUPS, pool.run_dir / "bench-inventory.yml")
+        inventory = write_inventory(
+            hosts, GROUPS, pool.run_dir / "bench-inventory.yml", load_vars_dir(TEST_VARS_DIR)
+        )
         facts = pool.run_dir / "facts-only.yml"
         facts.write_text(
             "---\n- name: Floor (gather facts only)\n  hosts: all\n  gather_facts: true\n"
@@ -161,7 +170,7 @@ def render(res: dict[str, Any], command: str, runs: int, playbook: Path) -> str:
         HEADING,
         "",
         f"Three real hosts (systemd-nspawn, Debian 12; 1 in `gpu_hosts` without a GPU, "
-        f"2 in `cpu_hosts`), playbook `{playbook.relative_to(REPO)}`. Wall time of "
+        f"2 in `cpu_hosts`), playbook `{playbook.relative_to(REPO_ROOT)}`. Wall time of "
         f"`ansible-playbook` including its start-up; median of {runs} run(s) except the "
         "first converge; SSH control connections warm.",
         "",
@@ -219,14 +228,14 @@ def write_section(doc: Path, section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per repeatable step")
-    parser.add_argument("--playbook", type=Path, default=REPO / "ansible" / "site.yml")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
+    parser.add_argument("--playbook", type=Path, default=ANSIBLE_DIR / "site.yml")
+    parser.add_argument("--output", type=Path, default=DOCS_DIR / "performance.md")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--log-dir", type=Path, help="keep each ansible-playbook output here")
     args = parser.parse_args(argv)
     global LOG_DIR
     LOG_DIR = args.log_dir
-    problem = harness.usability_problem()
+    problem = usability_problem()
     if problem:
         print(f"cannot run the Ansible benchmark here: {problem}", file=sys.stderr)
         return 2
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(section)
     if not args.no_write:
         write_section(args.output, section)
-        print(f"wrote the section to {args.output.relative_to(REPO)}")
+        print(f"wrote the section to {args.output.relative_to(REPO_ROOT)}")
     return 0
 
 

@@ -94,3 +94,24 @@ _ADDON_TABLE: dict[str, dict[str, str]] = {
 ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {version: MappingProxyType(row) for version, row in _ADDON_TABLE.items()}
 )
+
+# --------------------------------------------------------------------------- PostgreSQL (RDS)
+#
+# The metadata database (components/aws/metadata_db.py) runs RDS for PostgreSQL. Only the
+# major version is pinned: `auto_minor_version_upgrade` is on, so RDS applies minor releases
+# in the maintenance window, and a pinned minor in code would then read as drift (or, worse,
+# as a downgrade) on the next `pulumi up`. A major upgrade is a deliberate config change
+# (`mlplat:metadataDb.engineVersion`, see docs/upgrades.md); the parameter group family must
+# move with it, hence one table.
+
+#: PostgreSQL major version -> RDS DB parameter group family.
+_POSTGRES_TABLE: dict[str, str] = {
+    "16": "postgres16",
+    "17": "postgres17",
+}
+
+#: Read-only view: major versions mlplat supports and their parameter group families.
+POSTGRES_PARAMETER_FAMILIES: Mapping[str, str] = MappingProxyType(_POSTGRES_TABLE)
+
+#: The major version new metadata databases get.
+POSTGRES_DEFAULT_MAJOR: Final = "17"

@@ -3,7 +3,8 @@ shipped with mlplat (each names its source and the date it was checked):
 
 - mlplat/data/instance_types.yaml: GPU instance types (accelerator, GPU count, vCPUs,
   memory) and the general-purpose families allowed for system nodes (architecture, sizes);
-- mlplat/data/regions.yaml: region codes and their partitions.
+- mlplat/data/regions.yaml: region codes and their partitions;
+- mlplat/data/db_instance_classes.yaml: RDS DB instance classes for the metadata database.
 
 One table, so that "which accelerator does g5.12xlarge carry and how many" has one answer
 for the config validator (a pool's instance types must all carry the declared accelerator),
@@ -75,6 +76,16 @@ class RegionCatalog:
         return self.partitions.get(region)
 
 
+@dataclass(frozen=True)
+class DbInstanceClassCatalog:
+    """RDS DB instance classes as shipped in mlplat/data/db_instance_classes.yaml."""
+
+    source: str
+    checked: str
+    classes: frozenset[str]
+    """Every accepted class, e.g. `db.t4g.medium`."""
+
+
 def _data(name: str) -> Any:
     return yaml.safe_load(resources.files("mlplat").joinpath("data", name).read_text())
 
@@ -120,8 +131,21 @@ def _load_regions() -> RegionCatalog:
     )
 
 
+def _load_db_instance_classes() -> DbInstanceClassCatalog:
+    document = _data("db_instance_classes.yaml")
+    classes = frozenset(
+        f"db.{family}.{size}"
+        for family, sizes in document["families"].items()
+        for size in sizes
+    )
+    return DbInstanceClassCatalog(
+        source=str(document["source"]), checked=str(document["checked"]), classes=classes
+    )
+
+
 INSTANCE_TYPES: InstanceCatalog = _load_instance_types()
 REGIONS: RegionCatalog = _load_regions()
+DB_INSTANCE_CLASSES: DbInstanceClassCatalog = _load_db_instance_classes()
 
 GPU_INSTANCE_TYPES: Mapping[str, GpuInstanceType] = INSTANCE_TYPES.gpu
 

@@ -24,3 +24,12 @@ pulumi.export("cluster_name", environment.cluster.name)
 pulumi.export("cluster_endpoint", environment.cluster.endpoint)
 pulumi.export("kubeconfig", environment.cluster.kubeconfig)
 pulumi.export("gpu_node_pools", environment.gpu_node_pools.node_pool_names)
+if environment.object_store is not None:
+    pulumi.export("buckets", environment.object_store.bucket_names)
+    pulumi.export("object_store_kms_key_arn", environment.object_store.kms_key_arn)
+if environment.metadata_db is not None:
+    pulumi.export("metadata_db_address", environment.metadata_db.address)
+    pulumi.export("metadata_db_port", environment.metadata_db.port)
+    pulumi.export("metadata_db_name", environment.metadata_db.database_name)
+    # Where the master password lives (Secrets Manager), never the password itself.
+    pulumi.export("metadata_db_secret_arn", environment.metadata_db.master_user_secret_arn)

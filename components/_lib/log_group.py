@@ -34,6 +34,15 @@ class AccountContext:
     region: pulumi.Output[str]
 
 
+def account_context(opts: pulumi.InvokeOutputOptions) -> AccountContext:
+    """Partition, account and region of the provider `opts` resolves to."""
+    return AccountContext(
+        partition=aws.get_partition_output(opts=opts).partition,
+        account=aws.get_caller_identity_output(opts=opts).account_id,
+        region=aws.get_region_output(opts=opts).region,
+    )
+
+
 def encrypted_log_group(
     *,
     parent: pulumi.Resource,

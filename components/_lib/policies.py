@@ -141,3 +141,156 @@ def secrets_key_policy(partition: str, account: str, cluster_role_arn: str) -> P
             },
         ],
     }
+
+
+#: KMS actions that use a key's material (as opposed to administering the key).
+KMS_CRYPTO_ACTIONS: tuple[str, ...] = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:CreateGrant",
+)
+
+
+def account_key_policy(partition: str, account: str) -> PolicyDocument:
+    """Key policy that delegates everything to IAM in this account (no other principal)."""
+    return {"Version": "2012-10-17", "Statement": [_account_administers(partition, account)]}
+
+
+def service_only_key_policy(partition: str, account: str, via_service: str) -> PolicyDocument:
+    """Key policy: the account administers the key (IAM decides who may use it), and its
+    material can only be used through one AWS service (`kms:ViaService`, e.g.
+    `s3.eu-west-1.amazonaws.com`), so ciphertext copied out of that service cannot be
+    decrypted with the key directly, whatever an IAM policy grants."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _account_administers(partition, account),
+            {
+                "Sid": "DenyUseOutsideTheService",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": list(KMS_CRYPTO_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:ViaService": via_service}},
+            },
+        ],
+    }
+
+
+def alarm_topic_key_policy(partition: str, account: str) -> PolicyDocument:
+    """Key policy of an SNS topic that CloudWatch alarms publish to: CloudWatch needs the
+    data-key actions to publish to an encrypted topic (an AWS managed `aws/sns` key cannot be
+    granted to it, hence a customer key)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _account_administers(partition, account),
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def alarm_topic_policy(topic_arn: str, account: str, alarms_arn_pattern: str) -> PolicyDocument:
+    """Topic policy: only this account's CloudWatch alarms publish (confused-deputy guard on
+    account and alarm ARN); plain-HTTP requests are refused for everyone."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchAlarmsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": alarms_arn_pattern},
+                },
+            },
+            _deny_non_tls("sns:Publish", topic_arn),
+        ],
+    }
+
+
+def _deny_non_tls(action: str, resource: str | list[str]) -> dict[str, Any]:
+    """Refuse plain-HTTP requests for everyone (`aws:SecureTransport` false)."""
+    return {
+        "Sid": "DenyNonTlsAccess",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _deny_non_tls_bucket(bucket_arn: str) -> dict[str, Any]:
+    return _deny_non_tls("s3:*", [bucket_arn, f"{bucket_arn}/*"])
+
+
+def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
+    """Policy of a data bucket: TLS only, and no object written under any encryption but the
+    store's KMS key (default encryption covers uploads without headers; these statements stop
+    a client from asking for SSE-S3 or another key)."""
+    objects = f"{bucket_arn}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _deny_non_tls_bucket(bucket_arn),
+            {
+                "Sid": "DenyOtherEncryption",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                },
+            },
+            {
+                "Sid": "DenyOtherKmsKey",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotEqualsIfExists": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
+                    }
+                },
+            },
+        ],
+    }
+
+
+def access_log_bucket_policy(
+    bucket_arn: str, account: str, source_bucket_arns: list[str], prefix: str
+) -> PolicyDocument:
+    """Policy of the access-log bucket: S3's logging service may write under `prefix`, only
+    for the named source buckets of this account (ACLs are disabled, so this is the only
+    grant); TLS only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "S3ServerAccessLogsDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/{prefix}*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": sorted(source_bucket_arns)},
+                    "StringEquals": {"aws:SourceAccount": account},
+                },
+            },
+            _deny_non_tls_bucket(bucket_arn),
+        ],
+    }

@@ -1,2 +1,2 @@
-"""AWS components (VPC, EKS cluster, Karpenter GPU node pools; later object store and RDS)
-and the functions that build their children."""
+"""AWS-only components (VPC, EKS cluster, Karpenter GPU node pools, object store, metadata
+database, alarm topic) and the functions that build their children."""

@@ -13,10 +13,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components._lib.log_group import account_context
+from components._lib.naming import Tagger
+from components.aws.alerts import alarm_topic
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
+from components.aws.metadata_db import MetadataDb, MetadataDbArgs
 from components.aws.network import Network, NetworkArgs
-from mlplat.config import EnvironmentConfig
+from components.aws.object_store import ObjectStore, ObjectStoreArgs
+from mlplat.config import Env, EnvironmentConfig
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,14 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 
 
 class TeamEnvironment(pulumi.ComponentResource):
-    """Network, EKS cluster and GPU node pools of one team environment."""
+    """Network, EKS cluster, GPU node pools and (when configured) the object store and the
+    metadata database of one team environment."""
 
     network: Network
     cluster: Cluster
     gpu_node_pools: GpuNodePools
+    object_store: ObjectStore | None
+    metadata_db: MetadataDb | None
 
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -92,6 +100,49 @@ class TeamEnvironment(pulumi.ComponentResource):
             ),
             child,
         )
+        self.object_store = None
+        if config.object_store is not None:
+            self.object_store = ObjectStore(
+                f"{name}-objects",
+                ObjectStoreArgs(
+                    settings=config.object_store,
+                    environment=cluster_name,
+                    ephemeral=config.ephemeral,
+                    tags=tags,
+                ),
+                child,
+            )
+        self.metadata_db = None
+        if config.metadata_db is not None:
+            topic = alarm_topic(
+                opts=child,
+                prefix=name,
+                tag=Tagger(tags, name),
+                where=account_context(
+                    pulumi.InvokeOutputOptions(parent=self, provider=aws_provider)
+                ),
+                environment=cluster_name,
+            )
+            prod = config.env is Env.PROD
+            self.metadata_db = MetadataDb(
+                f"{name}-metadata",
+                MetadataDbArgs(
+                    settings=config.metadata_db,
+                    environment=cluster_name,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    client_security_group_id=self.cluster.node_security_group_id,
+                    alarm_topic_arn=topic.arn,
+                    multi_az=config.metadata_db.effective_multi_az(prod),
+                    backup_retention_days=config.metadata_db.effective_backup_retention_days(
+                        prod
+                    ),
+                    deletion_protection=config.deletion_protection,
+                    ephemeral=config.ephemeral,
+                    tags=tags,
+                ),
+                child,
+            )
         self.register_outputs({
             "vpc_id": self.network.vpc_id,
             "cluster_name": self.cluster.name,

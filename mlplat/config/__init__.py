@@ -7,6 +7,8 @@ one module per layer:
     cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
                                        SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)
     gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
+    object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
+    metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
                     stack file or the running Pulumi program
     cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
@@ -38,33 +40,55 @@ from mlplat.config.environment import (
     parse_environment,
 )
 from mlplat.config.gpu_pools import CapacityType, GpuPoolConfig, PoolPurpose
+from mlplat.config.metadata_db import (
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_PROD_BACKUP_RETENTION_DAYS,
+    DbAlarmsConfig,
+    MetadataDbConfig,
+)
 from mlplat.config.network import (
     MAX_AVAILABILITY_ZONES,
     FlowLogsConfig,
     NatMode,
     NetworkConfig,
 )
+from mlplat.config.object_store import (
+    ACCESS_LOG_PURPOSE,
+    REQUIRED_PURPOSES,
+    AccessLogsConfig,
+    BucketConfig,
+    ObjectStoreConfig,
+)
 
 __all__ = [
+    "ACCESS_LOG_PURPOSE",
     "CLOUDWATCH_RETENTION_DAYS",
     "CONFIG_NAMESPACE",
     "INTERRUPTION_QUEUE_SUFFIX",
     "MAX_AVAILABILITY_ZONES",
+    "MIN_BACKUP_RETENTION_DAYS",
+    "MIN_PROD_BACKUP_RETENTION_DAYS",
+    "REQUIRED_PURPOSES",
     "REQUIRED_TAGS",
     "RESERVED_TAG_PREFIXES",
     "SQS_QUEUE_NAME_MAX",
     "SUPPORTED_KUBERNETES_VERSIONS",
     "TAGS_ADDED_PER_RESOURCE",
+    "AccessLogsConfig",
+    "BucketConfig",
     "CapacityType",
     "ClusterConfig",
     "ConfigError",
+    "DbAlarmsConfig",
     "EndpointAccessConfig",
     "Env",
     "EnvironmentConfig",
     "FlowLogsConfig",
     "GpuPoolConfig",
+    "MetadataDbConfig",
     "NatMode",
     "NetworkConfig",
+    "ObjectStoreConfig",
     "PoolPurpose",
     "SystemNodeGroupConfig",
     "environment_from_pulumi",

@@ -11,6 +11,8 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:network: {...}
       mlplat:cluster: {...}
       mlplat:gpuPools: [...]
+      mlplat:objectStore: {...}   # optional: absent means no buckets
+      mlplat:metadataDb: {...}    # optional: absent means no database
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -26,14 +28,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
 from mlplat.config.cluster import ClusterConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
+from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
+from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.core.errors import format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
@@ -73,7 +77,7 @@ REQUIRED_TAGS: tuple[str, ...] = ("team", "env", "cost-center")
 
 
 class EnvironmentConfig(_Model):
-    """A complete team environment: network, cluster and GPU pools (more layers follow)."""
+    """A complete team environment: network, cluster, GPU pools and data stores."""
 
     team: DnsLabel = Field(description="Owning team; names resources and tags them.")
     env: Env = Field(description="Environment tier: dev, staging or prod.")
@@ -101,6 +105,55 @@ class EnvironmentConfig(_Model):
         description="Deletion protection on stateful resources. Defaults to true in prod and "
         "false elsewhere; set explicitly to override (visible in the plan).",
     )
+    ephemeral: bool = Field(
+        default=False,
+        description="The environment is disposable (CI, previews): `pulumi destroy` deletes "
+        "its buckets with their contents and takes no final database snapshot. Refused in "
+        "prod and together with `protectData: true`.",
+    )
+    object_store: ObjectStoreConfig | None = Field(
+        default=None,
+        description="Buckets per purpose (datasets, artifacts, ...). Absent: no object store; "
+        "`{}` gives the defaults.",
+    )
+    metadata_db: MetadataDbConfig | None = Field(
+        default=None,
+        description="PostgreSQL metadata database. Absent: no database; `{}` gives the "
+        "defaults.",
+    )
+
+    @field_validator("ephemeral")
+    @classmethod
+    def _ephemeral_not_in_prod(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("env") is Env.PROD:
+            raise ValueError("a prod environment cannot be ephemeral (its data would be "
+                             "deleted with the stack)")
+        if value and info.data.get("protect_data") is True:
+            raise ValueError("contradicts protectData: true; set one of them")
+        return value
+
+    @field_validator("metadata_db")
+    @classmethod
+    def _prod_database(
+        cls, value: MetadataDbConfig | None, info: ValidationInfo
+    ) -> MetadataDbConfig | None:
+        if value is None:
+            return value
+        if "--" in str(info.data.get("team", "")):
+            raise ValueError(
+                f"team {info.data['team']!r} contains '--', which RDS refuses in the database "
+                "identifier (<team>-<env>-metadata)"
+            )
+        if info.data.get("env") is Env.PROD:
+            if value.multi_az is False:
+                raise ValueError("multiAz is false; prod requires a Multi-AZ database")
+            days = value.backup_retention_days
+            if days is not None and days < MIN_PROD_BACKUP_RETENTION_DAYS:
+                raise ValueError(
+                    f"backupRetentionDays is {days}; prod requires at "
+                    f"least {MIN_PROD_BACKUP_RETENTION_DAYS}"
+                )
+        return value
 
     @field_validator("region")
     @classmethod
@@ -210,6 +263,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     head, *rest = loc
     path = "aws:region" if head == "region" else f"{CONFIG_NAMESPACE}:{head}"
     for part in rest:
+        if part == "[key]":  # pydantic's marker for "the key of this map entry"
+            continue
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 

@@ -76,7 +76,7 @@ def format_validation_errors(
         raw = tuple(item["loc"])
         loc = tuple(part for part in raw
                     if isinstance(part, int) or not _INTERNAL_LOC.match(part))
-        if item["type"] == "invalid_key" or "[key]" in raw:
+        if item["type"] == "invalid_key" or (item["type"] == "string_type" and "[key]" in raw):
             # A mapping key that is not a string (`1:`, `null:`, `2026-01-01:`): pydantic puts
             # the key in the location, where it reads like a list index or a field name.
             loc = loc[:-1]

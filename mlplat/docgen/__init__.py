@@ -4,8 +4,9 @@
     python -m mlplat.docgen --check    # or: mlplat docs --check — exit 1 if anything is stale
 
 Generated: docs/configuration.md (config models), the inputs tables of
-cloud-init/README.md (cloud-init input models), and the variable table of every Ansible
-role README (its meta/argument_specs.yml).
+cloud-init/README.md (cloud-init input models), the variable table of every Ansible
+role README (its meta/argument_specs.yml), and the module map of docs/architecture.md
+(module docstrings and role descriptions).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Outcome:
 
 def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
     """Every generated document. `roles_dir` points at another roles tree (tests)."""
-    from mlplat.docgen import cloudinit, configuration, roles
+    from mlplat.docgen import cloudinit, configuration, modules, roles
 
     def whole_file(_: str) -> str:
         return configuration.render()
@@ -47,6 +48,7 @@ def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
     docs = [
         GeneratedDoc(configuration.TARGET, whole_file, partial=False),
         GeneratedDoc(cloudinit.README, cloudinit.render_readme),
+        GeneratedDoc(modules.ARCHITECTURE, modules.render_architecture),
     ]
     for role_dir in roles.role_dirs(roles_dir or roles.ROLES_DIR):
         docs.append(GeneratedDoc(role_dir / "README.md",

@@ -41,6 +41,8 @@ def _type_name(annotation: Any) -> str:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, dict) and any(isinstance(v, BaseModel) for v in value.values()):
+        return "`" + ", ".join(value) + "` (see below)"  # a map of models, e.g. buckets
     if isinstance(value, Enum):
         return f"`{value.value}`"
     if isinstance(value, list):
@@ -82,9 +84,10 @@ def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[Ba
             path = f"{CONFIG_NAMESPACE}:{key}"
         annotation = field.annotation
         nested = _nested_model(annotation)
-        is_list = typing.get_origin(annotation) is list
+        origin = typing.get_origin(annotation)
         if nested is not None:
-            sections.append((path + ("[]" if is_list else ""), nested))
+            suffix = "[]" if origin is list else ".<key>" if origin is dict else ""
+            sections.append((path + suffix, nested))
         rows.append([f"`{path}`", _type_name(annotation), default_cell(field, _value),
                      field.description or ""])
     return rows
@@ -134,6 +137,10 @@ def render() -> str:
         "- Every instance type or family of a GPU pool must carry the pool's `accelerator`;"
         " `gpuLimit` must allow at least the smallest allowed instance.",
         "- GPU pool names are unique; system node group sizes satisfy min <= desired <= max.",
+        "- `prod` refuses `ephemeral: true`, `metadataDb.multiAz: false` and"
+        " `metadataDb.backupRetentionDays` below 14; `ephemeral` refuses `protectData: true`.",
+        "- `objectStore.buckets` must hold `datasets` and `artifacts`; `metadataDb`"
+        " needs `maxAllocatedStorageGib` above `allocatedStorageGib`.",
         "",
     ]
     sections: list[tuple[str, type[BaseModel]]] = [("Environment", EnvironmentConfig)]

@@ -34,6 +34,9 @@ _ID_PREFIXES = {
     "aws:ec2/flowLog:FlowLog": "fl-",
 }
 
+#: Types whose id is one of their outputs rather than a digest (a bucket's id is its name).
+_ID_FROM_OUTPUT = {"aws:s3/bucket:Bucket": "bucket"}
+
 
 def digest(*parts: str, length: int = 17) -> str:
     """A stable hex digest of the parts."""
@@ -115,6 +118,8 @@ class DeterministicMocks(pulumi.runtime.Mocks):
         function = _OUTPUTS.get(typ) or _OUTPUTS.get(typ.split(":", 1)[0] + ":*")
         if function is not None:
             outputs.update(function(MockedResource(typ, name, inputs, resource_id, self.region)))
+        if typ in _ID_FROM_OUTPUT:
+            resource_id = outputs[_ID_FROM_OUTPUT[typ]]
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
@@ -193,11 +198,28 @@ def _log_group(resource: MockedResource) -> dict[str, Any]:
 @outputs_for("aws:rds/instance:Instance")
 def _rds_instance(resource: MockedResource) -> dict[str, Any]:
     region, physical = resource.region, resource.physical
-    return {**_aws(resource),
-            "endpoint": f"{physical}.{digest('rds', resource.name, length=12)}.{region}"
-                        ".rds.amazonaws.com:5432",
-            "address": f"{physical}.{region}.rds.amazonaws.com",
-            "port": resource.inputs.get("port", 5432)}
+    out = {**_aws(resource),
+           "endpoint": f"{physical}.{digest('rds', resource.name, length=12)}.{region}"
+                       ".rds.amazonaws.com:5432",
+           "address": f"{physical}.{region}.rds.amazonaws.com",
+           "port": resource.inputs.get("port", 5432)}
+    if resource.inputs.get("manageMasterUserPassword"):
+        # RDS keeps the generated password in a secret it names `rds!db-<uuid>`.
+        out["masterUserSecrets"] = [{
+            "secretArn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:"
+                         f"rds!db-{digest('rds-secret', resource.name, length=32)}",
+            "kmsKeyId": resource.inputs.get("masterUserSecretKmsKeyId", ""),
+            "secretStatus": "active",
+        }]
+    return out
+
+
+@outputs_for("aws:s3/bucket:Bucket")
+def _s3_bucket(resource: MockedResource) -> dict[str, Any]:
+    # AWS completes `bucket_prefix` with a unique 26-character suffix.
+    prefix = resource.inputs.get("bucketPrefix")
+    bucket = f"{prefix}{digest('s3', resource.name, length=26)}" if prefix else resource.physical
+    return {**_aws(resource), "bucket": bucket, "name": bucket, "arn": f"arn:aws:s3:::{bucket}"}
 
 
 @outputs_for("kubernetes:*")

@@ -1,10 +1,12 @@
 """Each template run for real by cloud-init in a booted Debian 12 host.
 
-The hosts come from tests/hosts/harness.py (systemd-nspawn, a network namespace
-per host, apt only through a local apt-cacher-ng relay). Before first boot each
-host gets a NoCloud seed (meta-data + the rendered user-data) and a cloud.cfg.d
-drop-in that limits cloud-init to that seed; cloud-init is installed, and the
-host reboots into cloud-init's first run, as a VM would on its first boot.
+The hosts come from the session's one host pool (``host_pool``, from the
+mlplat.testing.hosts pytest plugin: systemd-nspawn, a network namespace per
+host, apt only through a local apt-cacher-ng relay), shared with tests/hosts.
+Before first boot each host gets a NoCloud seed (meta-data + the rendered
+user-data) and a cloud.cfg.d drop-in that limits cloud-init to that seed;
+cloud-init is installed, and the host reboots into cloud-init's first run, as
+a VM would on its first boot.
 
 The ansible-pull hand-over is exercised for real without leaving the host:
 the rendered user data keeps its https URL, and git inside the host is told
@@ -21,7 +23,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,13 +31,13 @@ from typing import Any
 
 import pytest
 import yaml
-from cloudinit_cases import EXAMPLES_DIR, REPO, load_example
+from cloudinit_cases import EXAMPLES_DIR, load_example
 
 from mlplat.cloudinit import render
+from mlplat.testing.hosts import Host, HostPool, require_or_skip
 
 pytestmark = pytest.mark.hosts
 
-HARNESS_DIR = REPO / "tests" / "hosts"
 # cloud-init's package step runs apt through the relay: allow a cold apt cache.
 BOOT_TIMEOUT = 900.0
 GIT_DIR_IN_HOST = "/srv/git/ansible.git"
@@ -153,19 +154,6 @@ def _install_callback_receiver(root: Path) -> None:
     (wants / unit.name).symlink_to(f"/etc/systemd/system/{unit.name}")
 
 
-def _harness() -> Any:
-    if not (HARNESS_DIR / "harness.py").exists():
-        reason = "tests/hosts/harness.py is missing"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and {reason}", pytrace=False)
-        pytest.skip(reason)
-    if str(HARNESS_DIR) not in sys.path:
-        sys.path.insert(0, str(HARNESS_DIR))
-    import harness
-
-    return harness
-
-
 def _git(*args: str, cwd: Path) -> str:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -213,7 +201,7 @@ def _seed(root: Path, name: str, user_data: str) -> None:
     (dropins / "99-mlplat-test.cfg").write_text(CLOUD_CFG_DROPIN)
 
 
-def _install_cloud_init_and_reboot(host: Any) -> None:
+def _install_cloud_init_and_reboot(host: Host) -> None:
     """Install cloud-init into a booted host, then reboot into its first run.
 
     The harness's "cloud-init" flavor would have it in the image already, but
@@ -267,11 +255,9 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def hosts(
-    ssh_key: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+    host_pool: HostPool, ssh_key: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Booted]]:
-    harness = _harness()
-    harness.require_or_skip()
-    harness.require_or_skip(
+    require_or_skip(
         lambda: None if shutil.which("git") else "git is not installed (.ci/apt-packages.txt)"
     )
     work = tmp_path_factory.mktemp("cloudinit-hosts")
@@ -311,11 +297,10 @@ def hosts(
             'APT::Install-Recommends "false";\n'
         )
 
-    pool = harness.HostPool()
+    started = host_pool.boot(
+        ["ci-gpu", "ci-onprem"], flavor="base", before_boot=before_boot, timeout=300
+    )
     try:
-        started = pool.boot(
-            ["ci-gpu", "ci-onprem"], flavor="base", before_boot=before_boot, timeout=300
-        )
         with ThreadPoolExecutor(max_workers=len(started)) as ex:
             list(ex.map(_install_cloud_init_and_reboot, started))
         for h in started:
@@ -323,7 +308,8 @@ def hosts(
         booted["ci-gpu"].extra = commits
         yield booted
     finally:
-        pool.close()
+        for h in started:  # free the machine for the other host tests of the session
+            host_pool.destroy(h)
 
 
 @pytest.fixture(params=["ci-gpu", "ci-onprem"])
@@ -357,7 +343,8 @@ def test_admin_user_key_only_and_no_image_default_user(node: Booted) -> None:
     assert node.sh(f"getent passwd {admin}").endswith(":/bin/bash")
     assert node.sh(f"passwd -S {admin}").split()[1] == "L"  # password locked
     assert set(node.sh(f"id -nG {admin}").split()) >= {"mlplat-ssh", "adm"}
-    assert node.sh("getent passwd debian", ok=False) == ""
+    # getent exits 2 for "no such key"; other failures would prove nothing.
+    assert node.host.exec("getent passwd debian").returncode == 2
     keys = node.sh(f"cat {home}/.ssh/authorized_keys").splitlines()
     expected = node.inputs["admin"]["ssh_authorized_keys"] + node.inputs.get(
         "ansible_controller_keys", []
@@ -415,6 +402,7 @@ def test_ssh_login_as_admin_with_key_and_root_refused(
     # root has the harness's key in authorized_keys, and still may not log in.
     as_root = ssh("root", "-i", str(node.host.pool.key_path))
     assert as_root.returncode == 255
+    assert "Permission denied" in as_root.stderr, as_root.stderr  # refused, not unreachable
     password_only = ssh(admin, "-o", "PubkeyAuthentication=no")
     assert password_only.returncode == 255
     assert "publickey" in password_only.stderr  # the only method the server offers

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import harness
 import pytest
-from conftest import ConvergedSite, site_playbook
+from hosts_site import ConvergedSite, site_playbook
+
+from mlplat.testing.hosts import PlaybookResult, run_playbook
 
 pytestmark = pytest.mark.hosts
 
 
-def _no_changes(result: harness.PlaybookResult, what: str) -> None:
+def _no_changes(result: PlaybookResult, what: str) -> None:
     assert result.ok, f"{what} failed: {result.summary()}\n{result.tail(60)}"
     changed = {h: c["changed"] for h, c in result.recap.items() if c.get("changed")}
     assert not changed, (
@@ -28,11 +29,11 @@ def test_first_converge_succeeds_on_every_host(converged_site: ConvergedSite) ->
 
 
 def test_second_converge_changes_nothing(converged_site: ConvergedSite) -> None:
-    result = harness.run_playbook(converged_site.inventory, site_playbook())
+    result = run_playbook(converged_site.inventory, site_playbook())
     _no_changes(result, "second converge")
     assert set(result.recap) == {h.name for h in converged_site.hosts}
 
 
 def test_check_diff_on_converged_hosts_changes_nothing(converged_site: ConvergedSite) -> None:
-    result = harness.run_playbook(converged_site.inventory, site_playbook(), "--check", "--diff")
+    result = run_playbook(converged_site.inventory, site_playbook(), "--check", "--diff")
     _no_changes(result, "--check --diff on converged hosts")

@@ -6,10 +6,17 @@ import os
 import re
 from collections.abc import Iterator
 
-import harness
 import pytest
-from _fingerprint import diff, fingerprint
-from conftest import ConvergedSite, site_playbook
+from hosts_site import ConvergedSite, site_playbook, write_site_inventory
+
+from mlplat.testing.hosts import (
+    Host,
+    HostPool,
+    RunningPlaybook,
+    diff_fingerprints,
+    fingerprint,
+    run_playbook,
+)
 
 pytestmark = pytest.mark.hosts
 
@@ -18,16 +25,16 @@ TWIN = "cpu2"  # its twin in the same group
 
 
 @pytest.fixture
-def victim(host_factory, host_pool: harness.HostPool) -> Iterator[harness.Host]:
+def victim(host_factory, host_pool: HostPool) -> Iterator[Host]:
     (host,) = host_factory(["killed1"])
     yield host
     host_pool.destroy(host)
 
 
 def test_killed_converge_recovers_to_the_same_state(
-    converged_site: ConvergedSite, victim: harness.Host, host_pool: harness.HostPool
+    converged_site: ConvergedSite, victim: Host, host_pool: HostPool
 ) -> None:
-    inventory = harness.write_inventory(
+    inventory = write_site_inventory(
         [victim],
         {"gpu_hosts": [], "cpu_hosts": [victim.name]},
         host_pool.run_dir / "killed-inventory.yml",
@@ -41,7 +48,7 @@ def test_killed_converge_recovers_to_the_same_state(
         target = max(1, changes // 2)
     else:
         target = 1
-    run = harness.RunningPlaybook(inventory, site_playbook())
+    run = RunningPlaybook(inventory, site_playbook())
     hit = run.wait_for(pattern, timeout=600, count=target)
     assert hit is not None and run.proc.poll() is None, (
         f"converge ended before the kill point ({target} x {pattern!r}):\n"
@@ -51,18 +58,18 @@ def test_killed_converge_recovers_to_the_same_state(
     assert rc < 0, f"ansible-playbook was not killed (rc={rc})"
     interrupted_at = run.last_task()
 
-    rerun = harness.run_playbook(inventory, site_playbook())
+    rerun = run_playbook(inventory, site_playbook())
     assert rerun.ok, (
         f"re-run after a kill during {interrupted_at!r} failed: {rerun.summary()}\n{rerun.tail(60)}"
     )
-    again = harness.run_playbook(inventory, site_playbook())
+    again = run_playbook(inventory, site_playbook())
     assert again.ok and again.changed() == 0, f"not idempotent after recovery: {again.summary()}"
 
     reference = fingerprint(converged_site.host(REFERENCE))
     # The comparison is only meaningful if two clean converges fingerprint equal.
-    twin = diff(reference, fingerprint(converged_site.host(TWIN)))
+    twin = diff_fingerprints(reference, fingerprint(converged_site.host(TWIN)))
     assert not twin, f"clean converges of {REFERENCE} and {TWIN} differ:\n" + "\n".join(twin)
-    differences = diff(reference, fingerprint(victim))
+    differences = diff_fingerprints(reference, fingerprint(victim))
     assert not differences, (
         f"state after kill during {interrupted_at!r} + re-run differs from a clean "
         f"converge ({REFERENCE}):\n" + "\n".join(differences)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
-from _services import role_enabled_units
-from _units import unit_for_path, unit_property
-from conftest import REPO, ConvergedSite
+from hosts_site import ROLES_DIR, ConvergedSite
+from hosts_units import role_enabled_units, unit_for_path, unit_property
+
+from mlplat.testing.hosts import Host
 
 pytestmark = pytest.mark.hosts
 
-ROLES = REPO / "ansible" / "roles"
+ROLES = ROLES_DIR
 # Units the issue names explicitly: if a role that should enable one does not,
 # the reboot test must say so instead of silently checking less.
 REQUIRED_BY_ROLE = {
@@ -22,18 +22,18 @@ REQUIRED_BY_ROLE = {
 }
 
 
-def _states(host: harness.Host, units: set[str]) -> dict[str, str]:
+def _states(host: Host, units: set[str]) -> dict[str, str]:
     return {u: unit_property(host, u, "ActiveState") for u in sorted(units)}
 
 
-def _enabled(host: harness.Host) -> set[str]:
+def _enabled(host: Host) -> set[str]:
     out = host.exec(
         ["systemctl", "list-unit-files", "--state=enabled", "--no-legend", "--plain"]
     ).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
-def _failed(host: harness.Host) -> list[str]:
+def _failed(host: Host) -> list[str]:
     out = host.exec(["systemctl", "--failed", "--no-legend", "--plain"]).stdout
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
@@ -85,7 +85,7 @@ def test_reboot_brings_services_back(converged_site: ConvergedSite) -> None:
     assert all(s == expected for s in armed.values()), f"{host.name}: {armed}"
 
 
-def _generated_automounts(host: harness.Host) -> set[str]:
+def _generated_automounts(host: Host) -> set[str]:
     fstab = host.exec(["cat", "/etc/fstab"], check=True).stdout.splitlines()
     paths = [
         f.split()[1]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import harness
 import pytest
 import yaml
-from conftest import REPO, ConvergedSite
+from hosts_site import ROLES_DIR, ConvergedSite, role_test_vars
+
+from mlplat.testing.hosts import connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
-ROLE = REPO / "ansible" / "roles" / "base"
-TEST_VARS = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "base.yml").read_text())
+ROLE = ROLES_DIR / "base"
+TEST_VARS = role_test_vars("base")
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 
 # Asks unattended-upgrade's own code which origins it would upgrade from.
@@ -33,7 +34,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 def test_packages_installed(site: ConvergedSite, infra: dict) -> None:

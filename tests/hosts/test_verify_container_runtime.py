@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tomllib
 
-import harness
 import pytest
-from conftest import ConvergedSite
+from hosts_site import ConvergedSite
+
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -15,10 +16,10 @@ CRI = "io.containerd.grpc.v1.cri"
 
 @pytest.fixture(scope="module")
 def infra(converged_site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(converged_site.inventory)
+    return connect_testinfra(converged_site.inventory)
 
 
-def _effective_config(h: harness.Host) -> dict:
+def _effective_config(h: Host) -> dict:
     """containerd's own view of its configuration (defaults merged with our file)."""
     return tomllib.loads(h.exec(["containerd", "config", "dump"], check=True).stdout)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import harness
 import pytest
-from conftest import ConvergedSite
+from hosts_site import ConvergedSite
+
+from mlplat.testing.hosts import Host
 
 pytestmark = pytest.mark.hosts
 
 
-def _gpu_group_hosts(site: ConvergedSite, groups: dict[str, list[str]]) -> list[harness.Host]:
+def _gpu_group_hosts(site: ConvergedSite, groups: dict[str, list[str]]) -> list[Host]:
     return [site.host(n) for n in groups["gpu_hosts"]]
 
 
@@ -33,6 +34,9 @@ def test_nothing_dcgm_on_the_host(
         assert units.strip() == "", f"{h.name}: dcgm units present:\n{units}"
         assert not (h.root / "etc/systemd/system/dcgm-exporter.service").exists()
         assert not (h.root / "etc/nftables.d/mlplat-dcgm-exporter.nft").exists()
-        assert h.exec(["nft", "list", "table", "inet", "mlplat_dcgm_exporter"]).returncode != 0
+        table = h.exec(["nft", "list", "table", "inet", "mlplat_dcgm_exporter"])
+        # "No such file or directory" is nft's answer for an absent table; a missing nft
+        # binary or a syntax error would also exit non-zero and prove nothing.
+        assert table.returncode == 1 and "No such file or directory" in table.stderr, table.stderr
         listening = h.exec(["ss", "-Htln", "sport = :9400"]).stdout
         assert listening.strip() == "", listening

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import subprocess
 
-import harness
 import pytest
 import yaml
-from conftest import REPO, ConvergedSite
+from hosts_site import ROLES_DIR, ConvergedSite, role_test_vars
+
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
-ROLE = REPO / "ansible" / "roles" / "hardening"
+ROLE = ROLES_DIR / "hardening"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-TEST_VARS = yaml.safe_load((REPO / "tests" / "hosts" / "vars" / "hardening.yml").read_text())
+TEST_VARS = role_test_vars("hardening")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def conn(site: ConvergedSite) -> dict:
     return yaml.safe_load(site.inventory.read_text())["all"]["vars"]
 
 
-def _sshd_t(host: harness.Host) -> dict[str, str]:
+def _sshd_t(host: Host) -> dict[str, str]:
     out = host.exec(["sshd", "-T"], check=True).stdout
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import harness
 import pytest
 import yaml
-from _units import STAGED_NFS_MOUNT, unit_for_path, unit_property
-from conftest import REPO, ConvergedSite
+from hosts_site import ROLES_DIR, STAGED_NFS_MOUNT, ConvergedSite
+from hosts_units import unit_for_path, unit_property
+
+from mlplat.testing.hosts import Host, connect_testinfra, run_playbook
 
 pytestmark = pytest.mark.hosts
 
-DEFAULTS = yaml.safe_load(
-    (REPO / "ansible" / "roles" / "k8s_node_prereqs" / "defaults" / "main.yml").read_text()
-)
+DEFAULTS = yaml.safe_load((ROLES_DIR / "k8s_node_prereqs" / "defaults" / "main.yml").read_text())
 SWAP_LINE = "/swap.img none swap sw 0 0"
 
 
@@ -25,10 +24,10 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
-def _active_swap_lines(host: harness.Host) -> list[str]:
+def _active_swap_lines(host: Host) -> list[str]:
     text = host.exec(["cat", "/etc/fstab"], check=True).stdout
     return [
         ln
@@ -88,7 +87,7 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
                 ]
             )
         )
-        res = harness.run_playbook(site.inventory, play, "-l", h.name)
+        res = run_playbook(site.inventory, play, "-l", h.name)
         assert res.ok, res.tail()
         assert _active_swap_lines(h) == []
         fstab = h.exec(["cat", "/etc/fstab"], check=True).stdout
@@ -101,7 +100,7 @@ def test_planted_swap_line_is_commented_out(site: ConvergedSite, tmp_path: Path)
         h.exec(["systemctl", "daemon-reload"])
 
 
-def _needs_reload(h: harness.Host) -> str:
+def _needs_reload(h: Host) -> str:
     """NeedDaemonReload of a unit systemd generated from /etc/fstab."""
     unit = unit_for_path(h, STAGED_NFS_MOUNT["path"], "automount")
     return unit_property(h, unit, "NeedDaemonReload")

@@ -9,9 +9,10 @@ import subprocess
 import time
 import urllib.request
 
-import harness
 import pytest
-from conftest import ConvergedSite
+from hosts_site import ConvergedSite
+
+from mlplat.testing.hosts import Host, connect_testinfra
 
 pytestmark = pytest.mark.hosts
 
@@ -28,15 +29,15 @@ def site(converged_site: ConvergedSite) -> ConvergedSite:
 
 @pytest.fixture(scope="module")
 def infra(site: ConvergedSite) -> dict:
-    return harness.testinfra_hosts(site.inventory)
+    return connect_testinfra(site.inventory)
 
 
-def _show(host: harness.Host, unit: str, *props: str) -> dict[str, str]:
+def _show(host: Host, unit: str, *props: str) -> dict[str, str]:
     out = host.exec(["systemctl", "show", "-p", ",".join(props), unit], check=True).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-def _drop_packets(host: harness.Host) -> int:
+def _drop_packets(host: Host) -> int:
     """Packets counted by the table's final drop rule."""
     out = host.exec(["nft", "-j", "list", "chain", "inet", TABLE, "input"], check=True).stdout
     for entry in json.loads(out)["nftables"]:

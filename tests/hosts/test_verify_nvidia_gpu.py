@@ -19,9 +19,10 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-import harness
 import pytest
-from conftest import ConvergedSite
+from hosts_site import ConvergedSite, write_site_inventory
+
+from mlplat.testing.hosts import Host, HostPool, run_playbook
 
 pytestmark = pytest.mark.hosts
 
@@ -35,11 +36,11 @@ NVIDIA_FILES = [
 ]
 
 
-def _packages(h: harness.Host) -> list[str]:
+def _packages(h: Host) -> list[str]:
     return h.exec(["dpkg-query", "-W", "-f", "${Package}\\n"], check=True).stdout.split()
 
 
-def _holds(h: harness.Host) -> set[str]:
+def _holds(h: Host) -> set[str]:
     out = h.exec(["dpkg", "--get-selections"], check=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.split()[-1] == "hold"}
 
@@ -113,7 +114,7 @@ def _prepare_fake_gpu(root: Path, name: str) -> None:
     stub.chmod(0o755)
 
 
-def _install_fake_debs(h: harness.Host) -> str:
+def _install_fake_debs(h: Host) -> str:
     kernel = h.exec(["uname", "-r"], check=True).stdout.strip()
     debs = {**FAKE_DEBS, f"linux-image-{kernel}": "1.0"}
     script = ["set -e"]
@@ -139,14 +140,14 @@ def _install_fake_debs(h: harness.Host) -> str:
 
 @pytest.fixture(scope="module")
 def fake_gpu(
-    host_factory: Callable[..., list[harness.Host]],
-    host_pool: harness.HostPool,
+    host_factory: Callable[..., list[Host]],
+    host_pool: HostPool,
     tmp_path_factory: pytest.TempPathFactory,
 ):
     (h,) = host_factory(["fakegpu"], before_boot=_prepare_fake_gpu)
     kernel = _install_fake_debs(h)
     tmp = tmp_path_factory.mktemp("fakegpu")
-    inventory = harness.write_inventory(
+    inventory = write_site_inventory(
         [h],
         {"gpu_hosts": ["fakegpu"]},
         tmp / "inventory.yml",
@@ -158,7 +159,7 @@ def fake_gpu(
     )
     playbook = tmp / "play.yml"
     playbook.write_text(PLAY)
-    result = harness.run_playbook(inventory, playbook, "--diff")
+    result = run_playbook(inventory, playbook, "--diff")
     assert result.ok, f"fake-GPU converge failed: {result.summary()}\n{result.tail(80)}"
     return h, kernel, inventory, playbook, result
 
@@ -214,6 +215,6 @@ def test_fake_gpu_containerd_gets_the_nvidia_runtime(fake_gpu) -> None:
 def test_fake_gpu_second_run_and_check_mode_change_nothing(fake_gpu) -> None:
     _, _, inventory, playbook, _ = fake_gpu
     for args in ((), ("--check", "--diff")):
-        result = harness.run_playbook(inventory, playbook, *args)
+        result = run_playbook(inventory, playbook, *args)
         assert result.ok, result.tail(60)
         assert result.changed() == 0, (args, result.changed_tasks())

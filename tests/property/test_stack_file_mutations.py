@@ -337,6 +337,8 @@ def _number(text: str) -> float | None:
 
 def same_value(written: Any, parsed: Any) -> bool:
     """`parsed` is what the file says (`written`), modulo the lossless coercions above."""
+    if written is None or parsed is None:
+        return written is parsed  # an optional layer left out (`objectStore: null`)
     if isinstance(written, bool) or isinstance(parsed, bool):
         return type(written) is type(parsed) and written == parsed
     if isinstance(written, int | float) and isinstance(parsed, int | float):

@@ -12,6 +12,8 @@ from components import versions
 from mlplat.config import (
     INTERRUPTION_QUEUE_SUFFIX,
     MAX_AVAILABILITY_ZONES,
+    MIN_BACKUP_RETENTION_DAYS,
+    MIN_PROD_BACKUP_RETENTION_DAYS,
     SQS_QUEUE_NAME_MAX,
     SUPPORTED_KUBERNETES_VERSIONS,
     ConfigError,
@@ -572,3 +574,163 @@ def test_instance_catalog_names_its_source_and_date():
     assert catalog.architecture("g5.xlarge") == "x86_64"
     assert catalog.lookup("g5.12xlarge") == catalog.GpuInstanceType(
         "g5.12xlarge", "g5", catalog.Accelerator.A10G, gpus=4, vcpus=48, memory_gib=192)
+
+
+# ------------------------------------------------------------------ data stores
+
+
+def _prod(config: dict[str, Any]) -> dict[str, Any]:
+    config["mlplat:env"] = "prod"
+    return config
+
+
+def test_demo_enables_both_data_stores_with_tier_defaults(demo_config):
+    env = parse(demo_config)
+    assert env.object_store is not None and env.metadata_db is not None
+    assert sorted(env.object_store.buckets) == ["artifacts", "datasets"]
+    assert env.ephemeral is False
+    # staging: neither Multi-AZ nor prod's backup floor unless asked for.
+    assert env.metadata_db.effective_multi_az(env.env is Env.PROD) is False
+    assert env.metadata_db.effective_backup_retention_days(env.env is Env.PROD) == 7
+
+
+def test_data_stores_are_off_when_their_blocks_are_absent(demo_config):
+    del demo_config["mlplat:objectStore"], demo_config["mlplat:metadataDb"]
+    env = parse(demo_config)
+    assert env.object_store is None and env.metadata_db is None
+
+
+def test_prod_database_defaults_to_multi_az_and_two_weeks_of_backups(demo_config):
+    database = parse(_prod(demo_config)).metadata_db
+    assert database is not None
+    assert database.effective_multi_az(True) is True
+    assert database.effective_backup_retention_days(True) == MIN_PROD_BACKUP_RETENTION_DAYS == 14
+
+
+def test_prod_refuses_a_single_az_database(demo_config):
+    _prod(demo_config)["mlplat:metadataDb"]["multiAz"] = False
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:metadataDb.multiAz: multiAz is false; prod requires a Multi-AZ "
+        "database")
+
+
+def test_prod_refuses_short_backup_retention(demo_config):
+    _prod(demo_config)["mlplat:metadataDb"]["backupRetentionDays"] = 13
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:metadataDb.backupRetentionDays: backupRetentionDays is 13; prod "
+        "requires at least 14")
+
+
+def test_backup_retention_below_a_week_is_refused_everywhere(demo_config):
+    demo_config["mlplat:metadataDb"]["backupRetentionDays"] = 6
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:metadataDb.backupRetentionDays: must be greater than or equal to "
+        f"{MIN_BACKUP_RETENTION_DAYS} (got 6)")
+
+
+def test_prod_cannot_be_ephemeral(demo_config):
+    _prod(demo_config)["mlplat:ephemeral"] = True
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:ephemeral: a prod environment cannot be ephemeral")
+
+
+def test_ephemeral_contradicts_explicit_protection(demo_config):
+    demo_config["mlplat:protectData"] = True
+    demo_config["mlplat:ephemeral"] = True
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:ephemeral: contradicts protectData: true; set one of them")
+
+
+def test_ephemeral_is_accepted_outside_prod(demo_config):
+    demo_config["mlplat:ephemeral"] = True
+    assert parse(demo_config).ephemeral is True
+
+
+@pytest.mark.parametrize("instance_class", ["db.t4g.huge", "t4g.medium", "db.g5.xlarge"])
+def test_db_instance_class_must_be_catalogued(demo_config, instance_class):
+    demo_config["mlplat:metadataDb"]["instanceClass"] = instance_class
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:metadataDb.instanceClass: {instance_class} is not a known DB "
+        "instance class (see mlplat/data/db_instance_classes.yaml")
+
+
+def test_db_catalog_names_its_source_and_date():
+    from mlplat import catalog
+
+    assert catalog.DB_INSTANCE_CLASSES.source.startswith("https://docs.aws.amazon.com/")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalog.DB_INSTANCE_CLASSES.checked)
+    assert {"db.t4g.medium", "db.m7g.large", "db.r7i.48xlarge"} <= (
+        catalog.DB_INSTANCE_CLASSES.classes)
+
+
+def test_postgres_major_must_be_pinned(demo_config):
+    demo_config["mlplat:metadataDb"]["engineVersion"] = "17.6"
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:metadataDb.engineVersion: '17.6' is not a "
+                              "PostgreSQL major version pinned in components/versions.py")
+    assert ", ".join(versions.POSTGRES_PARAMETER_FAMILIES) in message
+
+
+def test_storage_ceiling_must_exceed_initial_storage(demo_config):
+    demo_config["mlplat:metadataDb"]["allocatedStorageGib"] = 100
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:metadataDb.maxAllocatedStorageGib, "
+        "mlplat:metadataDb.allocatedStorageGib: maxAllocatedStorageGib (100) must be greater "
+        "than allocatedStorageGib (100) for storage autoscaling")
+
+
+@pytest.mark.parametrize(("field", "value"), [("masterUsername", "postgres"),
+                                              ("masterUsername", "Admin-1"),
+                                              ("databaseName", "rdsadmin"),
+                                              ("databaseName", "1db")])
+def test_db_names_must_be_usable_postgres_identifiers(demo_config, field, value):
+    demo_config["mlplat:metadataDb"][field] = value
+    assert error_of(demo_config).startswith(f"{SOURCE}: mlplat:metadataDb.{field}: '{value}'")
+
+
+@pytest.mark.parametrize("days", [0, 8, 30, 732])
+def test_performance_insights_retention_must_be_a_valid_period(demo_config, days):
+    demo_config["mlplat:metadataDb"]["performanceInsightsRetentionDays"] = days
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:metadataDb.performanceInsightsRetentionDays: {days} is not 7")
+
+
+def test_team_with_double_hyphen_cannot_have_a_database(demo_config):
+    demo_config["mlplat:team"] = "vi--sion"
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:metadataDb: team 'vi--sion' contains '--'")
+    del demo_config["mlplat:metadataDb"]
+    assert parse(demo_config).team == "vi--sion"
+
+
+def test_object_store_needs_datasets_and_artifacts(demo_config):
+    del demo_config["mlplat:objectStore"]["buckets"]["artifacts"]
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:objectStore.buckets: missing required bucket purpose(s): artifacts")
+
+
+@pytest.mark.parametrize(("purpose", "reason"), [
+    ("access-logs", "reserved for the access-log bucket"),
+    ("Checkpoints", "must be 1 to 16 lowercase letters"),
+    ("check--points", "must be 1 to 16 lowercase letters"),
+    ("a-very-long-purpose", "must be 1 to 16 lowercase letters"),
+])
+def test_bucket_purpose_names_the_offending_key(demo_config, purpose, reason):
+    demo_config["mlplat:objectStore"]["buckets"][purpose] = {}
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:objectStore.buckets.{purpose}: ")
+    assert reason in message
+
+
+def test_unknown_bucket_setting_names_its_path(demo_config):
+    demo_config["mlplat:objectStore"]["buckets"]["datasets"]["versioning"] = False
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:objectStore.buckets.datasets.versioning: unknown key")
+
+
+def test_bucket_retention_bounds(demo_config):
+    demo_config["mlplat:objectStore"]["buckets"]["artifacts"][
+        "noncurrentVersionExpirationDays"] = 0
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:objectStore.buckets.artifacts.noncurrentVersionExpirationDays: "
+        "must be greater than or equal to 1 (got 0)")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _util import log, proc_start, run, same_process
+from mlplat.testing.hosts.util import log, proc_start, run, same_process
 
 
 class RunRecord:
@@ -29,9 +29,10 @@ class RunRecord:
 
     def load(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
+        return data
 
     def _update(self, fn: Any) -> None:
         with self._lock:

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _rootfs import cache_dir
-from _util import FileLock, terminate
+from mlplat.testing.hosts.rootfs import cache_dir
+from mlplat.testing.hosts.util import FileLock, terminate
 
 HOST_PROXY_PORT = 3142
 APT_PROXY_CONF = 'Acquire::http::Proxy "http://127.0.0.1:3142";\nAcquire::Retries "3";\n'
@@ -100,18 +100,10 @@ class AptProxy:
         )
         self._on_process(self._acng.pid)
         _wait_listening(self.port, self._acng, "apt-cacher-ng")
-        self._relay = subprocess.Popen(
-            [
-                "socat",
-                f"UNIX-LISTEN:{self.socket_path},fork,mode=600,unlink-early",
-                f"TCP4:127.0.0.1:{self.port}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        self._relay = self._spawn_relay(
+            f"UNIX-LISTEN:{self.socket_path},fork,mode=600,unlink-early",
+            f"TCP4:127.0.0.1:{self.port}",
         )
-        self._on_process(self._relay.pid)
         deadline = time.monotonic() + 10
         while not self.socket_path.exists():
             if time.monotonic() > deadline or self._relay.poll() is not None:
@@ -120,21 +112,27 @@ class AptProxy:
 
     def attach(self, netns_path: Path) -> subprocess.Popen[bytes]:
         """Listen on 127.0.0.1:3142 inside a namespace, relaying to the cache."""
+        proc = self._spawn_relay(
+            f"TCP4-LISTEN:{HOST_PROXY_PORT},bind=127.0.0.1,reuseaddr,fork",
+            f"UNIX-CONNECT:{self.socket_path}",
+            netns_path=netns_path,
+        )
+        self._netns_relays.append(proc)
+        return proc
+
+    def _spawn_relay(
+        self, listen: str, connect: str, netns_path: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A socat relay (inside a namespace if given), recorded for stale-run clean-up."""
+        enter = ["nsenter", f"--net={netns_path}"] if netns_path is not None else []
         proc = subprocess.Popen(
-            [
-                "nsenter",
-                f"--net={netns_path}",
-                "socat",
-                f"TCP4-LISTEN:{HOST_PROXY_PORT},bind=127.0.0.1,reuseaddr,fork",
-                f"UNIX-CONNECT:{self.socket_path}",
-            ],
+            [*enter, "socat", listen, connect],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         self._on_process(proc.pid)
-        self._netns_relays.append(proc)
         return proc
 
     def detach(self, proc: subprocess.Popen[bytes]) -> None:

@@ -19,11 +19,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from _util import FileLock, run
+from mlplat.testing.hosts.util import FileLock, run
 
 STATE_DIR = Path("/run/mlplat-testhosts")
 # /24s are leased from here; the first one that overlaps nothing wins.
-SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+SUBNET_POOL = ipaddress.IPv4Network("10.213.0.0/16")
 FIRST_HOST_OCTET = 10
 
 
@@ -34,14 +34,14 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
         dst = r.get("dst")
         if dst and dst != "default":
             try:
-                used.append(ipaddress.ip_network(dst, strict=False))
+                used.append(ipaddress.IPv4Network(dst, strict=False))
             except ValueError:
                 continue
     addrs = json.loads(run(["ip", "-j", "-4", "addr"]).stdout or "[]")
     for link in addrs:
         for a in link.get("addr_info", []):
             used.append(
-                ipaddress.ip_network(f"{a['local']}/{a.get('prefixlen', 32)}", strict=False)
+                ipaddress.IPv4Network(f"{a['local']}/{a.get('prefixlen', 32)}", strict=False)
             )
     return used
 

@@ -1,11 +1,10 @@
-"""Which systemd units the roles enable, read from the roles themselves.
+"""systemd units on converged hosts: what the roles enable, and what fstab generates.
 
-The reboot scenario must not carry its own list of services: when a role
-starts enabling a unit, the test covers it. Unit names in tasks are often
-templated (``"{{ _hardening_ssh_service }}"``), so simple ``{{ var }}``
-references are resolved from every role's defaults/vars and from the ``vars:``
-of ``include_role`` tasks. A variable set in several places yields every
-candidate; the host decides which of them it actually has enabled.
+The reboot scenario must not carry its own list of services: when a role starts enabling a
+unit, the test covers it. Unit names in tasks are often templated
+(``"{{ _hardening_ssh_service }}"``), so simple ``{{ var }}`` references are resolved from
+every role's defaults/vars and from the ``vars:`` of ``include_role`` tasks. A variable set in
+several places yields every candidate; the host decides which of them it actually has enabled.
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mlplat.testing.hosts import Host
 
 SERVICE_MODULES = {
     "ansible.builtin.systemd_service",
@@ -98,3 +99,14 @@ def role_enabled_units(roles_dir: Path) -> set[str]:
                 continue
             units.add(unit if "." in unit else unit + ".service")
     return units
+
+
+def unit_for_path(host: Host, path: str, suffix: str) -> str:
+    """The unit name systemd's fstab generator gives `path` (e.g. mnt-datasets.automount)."""
+    escaped = host.exec(["systemd-escape", "--path", f"--suffix={suffix}", path], check=True)
+    return escaped.stdout.strip()
+
+
+def unit_property(host: Host, unit: str, prop: str) -> str:
+    """One property of one unit (one query per unit: a batched query drops rejected units)."""
+    return host.exec(["systemctl", "show", "-p", prop, "--value", unit]).stdout.strip()

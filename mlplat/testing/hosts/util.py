@@ -1,4 +1,4 @@
-"""Small process helpers shared by the host-test harness modules."""
+"""Small process, lock and environment helpers shared by the harness modules."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,3 +127,14 @@ def proc_start(pid: int) -> str | None:
 
 def same_process(pid: int, start: str | None) -> bool:
     return start is not None and proc_start(pid) == start
+
+
+def put_venv_on_path(path: str) -> str:
+    """``path`` (a PATH value) with the running interpreter's bin directory first if missing.
+
+    Tools the harness starts look for the venv's ansible commands on PATH, and pytest run as
+    ``.venv/bin/pytest`` without an activated venv does not put them there.
+    """
+    venv_bin = str(Path(sys.executable).parent)
+    parts = path.split(os.pathsep) if path else []
+    return path if venv_bin in parts else os.pathsep.join([venv_bin, *parts])

@@ -51,8 +51,10 @@ print(json.dumps({"packages": packages, "enabled_units": units, "users": users, 
 
 
 def fingerprint(host: Any) -> dict[str, Any]:
+    """The host's converged state, as the probe script running on it reports it."""
     proc = host.exec(["python3", "-c", _PROBE, host.name, host.address], check=True)
-    return json.loads(proc.stdout)
+    state: dict[str, Any] = json.loads(proc.stdout)
+    return state
 
 
 def diff(a: dict[str, Any], b: dict[str, Any], limit: int = 40) -> list[str]:

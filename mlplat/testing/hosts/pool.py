@@ -1,51 +1,10 @@
-"""Real throwaway Debian 12 hosts for Ansible and cloud-init tests (issue #4).
+"""Booted hosts and the pool that owns everything one run starts.
 
-Hosts are systemd-nspawn containers booted from a cached debootstrap rootfs,
-each in its own network namespace, reachable from this machine over SSH and
-able to use apt only through a private apt-cacher-ng relay. Needs root.
-
-Public API (import with ``import harness`` from tests/hosts; from elsewhere put
-``tests/hosts`` on ``sys.path`` first)::
-
-    pool = HostPool()                       # or use the pytest fixture host_factory
-    hosts = pool.boot(["web1", "web2"], flavor="base")   # booted in parallel
-    h = hosts[0]
-    h.name, h.address, h.leader_pid, h.root # root: the host's / as seen from here
-    h.exec("systemctl is-active ssh")       # CompletedProcess (text); str runs via sh -c
-    h.exec(["cat", "/etc/hostname"], check=True)
-    h.reboot()                              # real restart, same root, waits for boot
-    h.stop()                                # power off; pool.close() also does it
-    inv = write_inventory(hosts, {"cpu_hosts": ["web1", "web2"]}, tmp / "inv.yml")
-    res = run_playbook(inv, "ansible/site.yml", "--diff")  # -> PlaybookResult
-    res.rc, res.stdout, res.recap["web1"]["changed"], res.changed(), res.changed_tasks()
-    rp = RunningPlaybook(inv, playbook)     # background run; rp.wait_for(regex); rp.kill()
-    testinfra_hosts(inv)["web1"].service("ssh").is_running
-    require_or_skip()                       # skip (or fail when CI=true) if not usable
-    pool.close()                            # stops everything it started, by PID
-
-``boot_hosts(names, flavor="base")`` does the same with a process-wide pool
-closed at exit. Flavors: ``"base"`` (python3, openssh-server, systemd, sudo,
-iproute2, procps, dbus) and ``"cloud-init"`` (base + cloud-init); each is
-cached separately. ``pool.boot(..., before_boot=fn)`` calls ``fn(root, name)``
-after the host's files are prepared and before it boots (e.g. to drop a NoCloud
-seed into ``root / "var/lib/cloud/seed/nocloud"``).
-
-Inventory variables written by ``write_inventory`` (all hosts):
-  ansible_user root, ansible_python_interpreter /usr/bin/python3, the per-run
-  key, ``ansible_ssh_common_args`` (no host key checking for these throwaway
-  hosts, ControlMaster), ``mlplat_test_monitoring_cidr`` (the subnet this
-  machine's side of the veths uses: the monitoring source range),
-  ``mlplat_test_controller_address`` (this machine's address as hosts see it),
-  per host ``mlplat_test_address``, then every tests/hosts/vars/*.yml merged.
-
-What the hosts are: real systemd 252, real sshd, real apt and dpkg, real
-network namespaces. What they are not: their own kernel (``vm.*``/``kernel.*``
-sysctls are read-only, no kernel modules can be loaded, no swap), no GPU, no
-default route (``ansible_default_ipv4`` is empty), no DNS. See
-docs/testing-hosts.md.
-
-Environment: ``MLPLAT_TESTHOSTS_CACHE`` (default /var/cache/mlplat-testhosts)
-holds rootfs tarballs, extracted lower dirs and the apt cache.
+A :class:`Host` is a systemd-nspawn container booted from a cached rootfs (see ``rootfs``) on
+an overlay of its own, in a network namespace of its own (``net``), with apt through the
+pool's relay (``aptproxy``). A :class:`HostPool` leases the run's subnet, starts the apt
+relay, boots hosts in parallel, records what it started for stale-run cleanup (``stale``) and
+stops all of it, by PID, on ``close()``, at interpreter exit, or on SIGTERM.
 """
 
 from __future__ import annotations
@@ -56,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -65,86 +23,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-from _ansible import (
-    PlaybookResult,
-    RunningPlaybook,
-    ansible_bin,
-    load_test_vars,
-    parse_recap,
-    run_playbook,
-    write_inventory,
+from mlplat.testing.hosts.aptproxy import APT_PROXY_CONF, AptProxy
+from mlplat.testing.hosts.net import (
+    HostNet,
+    SubnetLease,
+    create_host_net,
+    delete_host_net,
+    lease_subnet,
 )
-from _aptproxy import APT_PROXY_CONF, AptProxy
-from _net import HostNet, SubnetLease, create_host_net, delete_host_net, lease_subnet
-from _rootfs import FLAVORS, Rootfs, ensure_rootfs
-from _stale import RunRecord, cleanup_stale
-from _util import HOST_ENV, log, proc_start, run, terminate
-
-__all__ = [
-    "FLAVORS",
-    "Host",
-    "HostPool",
-    "PlaybookResult",
-    "RunningPlaybook",
-    "ansible_bin",
-    "boot_hosts",
-    "load_test_vars",
-    "parse_recap",
-    "require_or_skip",
-    "run_playbook",
-    "testinfra_hosts",
-    "write_inventory",
-]
+from mlplat.testing.hosts.rootfs import Rootfs, ensure_rootfs
+from mlplat.testing.hosts.stale import RunRecord, cleanup_stale
+from mlplat.testing.hosts.util import HOST_ENV, log, proc_start, run, terminate
 
 RUN_BASE = Path("/var/tmp/mlplat-testhosts")
 
-# testinfra's ansible backend shells out to `ansible-inventory`; when pytest is
-# started as .venv/bin/pytest without an activated venv that is not on PATH.
-_VENV_BIN = str(Path(sys.executable).parent)
-if _VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _VENV_BIN + os.pathsep + os.environ.get("PATH", "")
-REQUIRED_TOOLS = (
-    "systemd-nspawn",
-    "debootstrap",
-    "nsenter",
-    "ip",
-    "socat",
-    "apt-cacher-ng",
-    "ssh",
-    "ssh-keygen",
-    "mount",
-    "zstd",
-)
 BOOT_TIMEOUT = 120.0  # generous: a loaded 2-vCPU CI machine boots hosts far slower
 NSPAWN_REBOOT_EXIT = 133  # nspawn's exit code when the container asked for a reboot
-
-
-def usability_problem() -> str | None:
-    """Why real hosts cannot be booted here, or None if they can."""
-    if os.geteuid() != 0:
-        return "real-host tests need root (systemd-nspawn, network namespaces, overlayfs)"
-    missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
-    if missing:
-        return (
-            f"missing tools for real-host tests: {', '.join(missing)} "
-            "(run scripts/install-system-deps)"
-        )
-    if not Path("/proc/filesystems").read_text().count("overlay"):
-        return "the kernel has no overlayfs"
-    return None
-
-
-def require_or_skip(reason_check: Callable[[], str | None] = usability_problem) -> None:
-    """pytest.skip() with the reason when hosts cannot run here; pytest.fail() if CI=true."""
-    import pytest
-
-    reason = reason_check()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and real-host tests cannot run: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class Host:
@@ -562,12 +456,3 @@ def boot_hosts(names: Iterable[str], flavor: str = "base", **kwargs: Any) -> lis
     if _default_pool is None or _default_pool._closed:
         _default_pool = HostPool()
     return _default_pool.boot(names, flavor, **kwargs)
-
-
-def testinfra_hosts(inventory: Path | str) -> dict[str, Any]:
-    """testinfra hosts for every host of an inventory (SSH backend via the inventory)."""
-    import testinfra
-
-    data = yaml.safe_load(Path(inventory).read_text())
-    names = list((data.get("all", {}).get("hosts") or {}).keys())
-    return {n: testinfra.get_host(f"ansible://{n}?ansible_inventory={inventory}") for n in names}

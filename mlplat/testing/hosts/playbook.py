@@ -1,4 +1,9 @@
-"""Ansible side of the harness: inventories, playbook runs, PLAY RECAP parsing."""
+"""ansible-playbook runs against booted hosts: to completion, or in the background to be
+killed midway; PLAY RECAP parsing.
+
+Runs use the repository's ``ansible/ansible.cfg`` (when it exists) and the repository root as
+working directory, like a person running ``ansible-playbook`` from a checkout.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,9 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_DIR = REPO / "ansible"
-VARS_DIR = Path(__file__).resolve().parent / "vars"
+from mlplat.core.paths import ANSIBLE_DIR, REPO_ROOT
+from mlplat.testing.hosts.util import put_venv_on_path
 
 _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
 _TASK_LINE = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**$")
@@ -30,60 +31,6 @@ def ansible_bin(tool: str) -> str:
     """The ansible tool from the venv running the tests, else from PATH."""
     venv_tool = Path(sys.executable).parent / tool
     return str(venv_tool) if venv_tool.exists() else tool
-
-
-def load_test_vars(vars_dir: Path = VARS_DIR) -> dict[str, Any]:
-    """Merge tests/hosts/vars/*.yml; the same key in two files is an error."""
-    merged: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    for f in sorted(vars_dir.glob("*.yml")) + sorted(vars_dir.glob("*.yaml")):
-        data = yaml.safe_load(f.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{f}: test vars must be a mapping, got {type(data).__name__}")
-        for k, v in data.items():
-            if k in merged:
-                raise ValueError(f"test variable {k!r} is set in both {origin[k]} and {f.name}")
-            merged[k] = v
-            origin[k] = f.name
-    return merged
-
-
-def write_inventory(
-    hosts: Iterable[Any],
-    groups: Mapping[str, Iterable[str]],
-    path: Path | str,
-    extra_vars: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write a YAML inventory for booted hosts; see harness module docs for the vars."""
-    hosts = list(hosts)
-    if not hosts:
-        raise ValueError("write_inventory needs at least one host")
-    pool = hosts[0].pool
-    by_name = {h.name: h for h in hosts}
-    for group, members in groups.items():
-        unknown = set(members) - set(by_name)
-        if unknown:
-            raise ValueError(f"group {group!r} names unknown hosts {sorted(unknown)}")
-    all_vars: dict[str, Any] = {
-        **pool.connection_vars(),
-        "mlplat_test_monitoring_cidr": pool.monitoring_cidr,
-        "mlplat_test_controller_address": pool.controller_address,
-    }
-    all_vars.update(load_test_vars())
-    all_vars.update(extra_vars or {})
-    inventory = {
-        "all": {
-            "vars": all_vars,
-            "hosts": {
-                h.name: {"ansible_host": h.address, "mlplat_test_address": h.address} for h in hosts
-            },
-            "children": {g: {"hosts": {m: None for m in members}} for g, members in groups.items()},
-        }
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
-    return path
 
 
 @dataclass
@@ -152,6 +99,7 @@ def playbook_env(
     env: Mapping[str, str] | None = None, inventory: Path | str | None = None
 ) -> dict[str, str]:
     full = dict(os.environ)
+    full["PATH"] = put_venv_on_path(full.get("PATH", ""))
     if inventory is not None and "ANSIBLE_LOG_PATH" not in full:
         # A live log beside the inventory: a long converge can be followed
         # with tail -f while the test captures the output.
@@ -192,7 +140,7 @@ def run_playbook(
         text=True,
         env=playbook_env(env, inventory),
         timeout=timeout,
-        cwd=REPO,
+        cwd=REPO_ROOT,
     )
     return PlaybookResult(
         proc.returncode,
@@ -227,7 +175,7 @@ class RunningPlaybook:
             stderr=subprocess.STDOUT,
             text=True,
             env=playbook_env(env, inventory),
-            cwd=REPO,
+            cwd=REPO_ROOT,
             start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)

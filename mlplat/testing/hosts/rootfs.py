@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from _util import FileLock, log, run
+from mlplat.testing.hosts.util import FileLock, log, run
 
 SUITE = "bookworm"
 BASE_PACKAGES = (
@@ -43,6 +43,8 @@ FLAVORS: dict[str, tuple[str, ...]] = {
 RECIPE_VERSION = "3"
 DEFAULT_CACHE = "/var/cache/mlplat-testhosts"
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
+# Numeric owners, xattrs and ACLs: the tree must come back exactly as debootstrap made it.
+TAR = ("tar", "--numeric-owner", "--xattrs", "--acls")
 
 
 def cache_dir() -> Path:
@@ -130,22 +132,7 @@ def _build(rootfs: Rootfs) -> None:
         )
         _clean(tree, mirror)
         tmp_tar = rootfs.tarball.with_suffix(".partial")
-        run(
-            [
-                "tar",
-                "--numeric-owner",
-                "--xattrs",
-                "--acls",
-                "-I",
-                "zstd -T0 -3",
-                "-C",
-                tree,
-                "-cf",
-                tmp_tar,
-                ".",
-            ],
-            timeout=600,
-        )
+        run([*TAR, "-I", "zstd -T0 -3", "-C", tree, "-cf", tmp_tar, "."], timeout=600)
         tmp_tar.rename(rootfs.tarball)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -189,21 +176,7 @@ def _extract(rootfs: Rootfs) -> None:
     shutil.rmtree(rootfs.lower, ignore_errors=True)
     _marker(rootfs).unlink(missing_ok=True)
     tmp.mkdir(parents=True)
-    run(
-        [
-            "tar",
-            "--numeric-owner",
-            "--xattrs",
-            "--acls",
-            "-I",
-            "zstd -T0",
-            "-C",
-            tmp,
-            "-xf",
-            rootfs.tarball,
-        ],
-        timeout=600,
-    )
+    run([*TAR, "-I", "zstd -T0", "-C", tmp, "-xf", rootfs.tarball], timeout=600)
     tmp.rename(rootfs.lower)
     _marker(rootfs).write_text(rootfs.key + "\n")
 

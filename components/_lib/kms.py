@@ -1,0 +1,39 @@
+"""A customer-managed KMS key with rotation and an alias: what every encrypting component of
+an environment creates for its data (object store, metadata database, alarm topic)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components._lib.naming import Tagger
+
+#: Days a scheduled key deletion waits (the maximum): time to notice and cancel it.
+KEY_DELETION_WINDOW_DAYS = 30
+
+
+def rotating_key(
+    *,
+    resource_name: str,
+    description: str,
+    policy: pulumi.Input[str],
+    alias_name: str,
+    tag: Tagger,
+    role: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.kms.Key:
+    """`aws.kms.Key` `<resource_name>` with yearly rotation and the given key policy, plus
+    `aws.kms.Alias` `<resource_name>-alias` named `alias_name`; both with `opts`."""
+    key = aws.kms.Key(
+        resource_name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+        policy=policy,
+        tags=tag(role),
+        opts=opts,
+    )
+    aws.kms.Alias(
+        f"{resource_name}-alias", name=alias_name, target_key_id=key.key_id, opts=opts
+    )
+    return key

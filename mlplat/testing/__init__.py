@@ -1,0 +1,1 @@
+"""Test support that ships with mlplat; ``mlplat.testing.hosts`` boots real throwaway hosts."""
