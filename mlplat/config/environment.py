@@ -313,9 +313,16 @@ def environment_from_pulumi() -> EnvironmentConfig:
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # Pulumi hands every value over as a string, non-string ones JSON-encoded: `null`,
+    # `false`, `5` arrive as "null", "false", "5". Decode them for every field that is not
+    # a string itself (a team may well be called "null"); objects and lists for any key.
+    string_fields = {f"{CONFIG_NAMESPACE}:{info.alias or name}"
+                     for name, info in EnvironmentConfig.model_fields.items()
+                     if isinstance(info.annotation, type) and issubclass(info.annotation, str)}
     decoded: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, str) and value[:1] in ("{", "["):
+        structured = key.startswith(f"{CONFIG_NAMESPACE}:") and key not in string_fields
+        if isinstance(value, str) and (structured or value[:1] in ("{", "[")):
             with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
         decoded[key] = value

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from mlplat.cli import cli
 from mlplat.core.paths import STACKS_DIR
+from mlplat.plan import plan_stack, validate_stack
 
 pytestmark = pytest.mark.unit
 
@@ -110,3 +112,23 @@ def test_a_key_that_is_not_a_string_is_named_as_a_key(tmp_path: Path, key: str, 
 def test_a_tag_key_that_is_not_a_string_is_named_as_a_key(tmp_path: Path) -> None:
     text = DEMO.replace("    owner: vision", "    7: vision")
     assert "mlplat:tags: key 7 must be a string; quote it" in refused(tmp_path, text)
+
+
+def test_a_layer_set_to_null_plans_as_validated(tmp_path: Path) -> None:
+    # `mlplat:objectStore: null` validated (the layer is optional) but the program received
+    # the string "null" from the runtime and failed: "must be a mapping of keys (got 'null')".
+    data = yaml.safe_load(DEMO)
+    data["config"]["mlplat:objectStore"] = None
+    (tmp_path / "Pulumi.demo.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    assert validate_stack("demo", tmp_path).object_store is None
+    plan = plan_stack("demo", tmp_path)
+    assert plan.managed()
+    assert not [r for r in plan.managed() if r.type == "aws:s3/bucket:Bucket"]
+
+
+def test_a_team_called_null_stays_a_string_in_the_program(tmp_path: Path) -> None:
+    # The other side of decoding runtime values: a string field keeps the string "null".
+    (tmp_path / "Pulumi.demo.yaml").write_text(DEMO.replace("mlplat:team: vision",
+                                                            "mlplat:team: 'null'"))
+    plan = plan_stack("demo", tmp_path)
+    assert any(r.name.startswith("null-staging") for r in plan.managed())
