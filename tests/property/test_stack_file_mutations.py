@@ -421,7 +421,7 @@ def test_a_mutated_stack_file_is_accepted_as_written_or_refused_line_by_line(
         check_outcome(stack, mutation, Path(scratch))
 
 
-@settings(max_examples=3, derandomize=True, deadline=None, database=None,
+@settings(max_examples=max(3, _DEEP // 100), derandomize=not _DEEP, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(mutated_stacks(text_level=False))  # changes to the data, not to comments or layout
 def test_an_accepted_mutation_plans_offline(case: tuple[str, Mutation]) -> None:
