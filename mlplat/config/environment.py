@@ -38,7 +38,7 @@ from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
-from mlplat.core.errors import format_validation_errors
+from mlplat.core.errors import broken_rules, format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
 INTERRUPTION_QUEUE_SUFFIX = "-karpenter"
@@ -197,41 +197,44 @@ class EnvironmentConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
+        problems: list[str] = []  # every broken rule is reported, not the first
         for key, expected in (("team", self.team), ("env", self.env.value)):
             if key in self.tags and self.tags[key] != expected:
-                raise ValueError(
+                problems.append(
                     f"tags.{key} is {self.tags[key]!r} but {key} is {expected!r}; they must match"
                 )
         if self.env is Env.PROD and self.network.nat_mode is not NatMode.PER_AZ:
-            raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
+            problems.append("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
-            raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
+            problems.append("cluster.endpoint.publicAccess is not allowed in prod")
         partition = catalog.REGIONS.partition_of(self.region)
         for index, arn in enumerate(self.cluster.admin_role_arns):
             arn_partition = arn.split(":", 2)[1]
             if arn_partition != partition:
-                raise ValueError(
+                problems.append(
                     f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
                 )
         vpc = cidrs.parse(self.network.vpc_cidr)
         for index, value in enumerate(self.cluster.endpoint.private_access_cidrs):
             if cidrs.parse(value).overlaps(vpc):
-                raise ValueError(
+                problems.append(
                     f"cluster.endpoint.privateAccessCidrs[{index}] ({value}) overlaps "
                     f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
                     "(its nodes and pods are allowed already)"
                 )
         queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
         if len(queue_name) > SQS_QUEUE_NAME_MAX:
-            raise ValueError(
+            problems.append(
                 f"team and env make the interruption queue name {queue_name!r} "
                 f"({len(queue_name)} characters); SQS allows {SQS_QUEUE_NAME_MAX}"
             )
         names = [pool.name for pool in self.gpu_pools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"gpuPools: duplicate pool names {duplicates}")
+            problems.append(f"gpuPools: duplicate pool names {duplicates}")
+        if problems:
+            raise broken_rules("environment", problems)
         return self
 
     @property

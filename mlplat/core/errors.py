@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 #: A location as pydantic reports it, validator internals already removed.
 Location = tuple[int | str, ...]
@@ -96,6 +97,18 @@ def format_validation_errors(
             where, text = _where(loc, message, model, field_path)
             lines.append(one_line(f"{source}: {where}{text}"))
     return lines
+
+
+def broken_rules(title: str, messages: Sequence[str]) -> ValidationError:
+    """Several broken rules of one model as one error, each its own problem.
+
+    A validator can raise only one exception; raised from a model validator, this one is
+    unpacked by pydantic into one error per message, so every rule the input breaks is
+    reported at once instead of the first."""
+    return ValidationError.from_exception_data(title, [
+        InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(), input=None)
+        for message in messages
+    ])
 
 
 def one_line(text: str) -> str:

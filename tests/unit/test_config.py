@@ -251,6 +251,22 @@ def test_rule_on_the_whole_environment_names_its_fields_not_the_namespace(demo_c
         "(multi-AZ NAT)")
 
 
+def test_every_broken_rule_on_the_whole_environment_is_reported(demo_config):
+    demo_config["mlplat:env"] = "prod"
+    demo_config["mlplat:network"]["natMode"] = "single"
+    demo_config["mlplat:cluster"]["endpoint"] = {"publicAccess": True,
+                                                 "publicAccessCidrs": ["203.0.113.0/24"]}
+    demo_config["mlplat:tags"]["team"] = "someone-else"
+    assert error_of(demo_config).splitlines() == [
+        f"{SOURCE}: mlplat:tags.team, mlplat:team: tags.team is 'someone-else' but team is "
+        "'vision'; they must match",
+        f"{SOURCE}: mlplat:network.natMode: network.natMode must be 'per-az' in prod "
+        "(multi-AZ NAT)",
+        f"{SOURCE}: mlplat:cluster.endpoint.publicAccess: cluster.endpoint.publicAccess is not "
+        "allowed in prod",
+    ]
+
+
 def test_explicit_protect_data_overrides_tier_default(demo_config):
     demo_config["mlplat:env"] = "prod"
     demo_config["mlplat:protectData"] = False
