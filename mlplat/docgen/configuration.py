@@ -122,8 +122,9 @@ def render() -> str:
         "themselves, nesting deeper than 64 levels, files over 1 MiB and values YAML cannot",
         "build (`2026-13-45`) are refused with their line. Numbers are not read from booleans",
         "(`gpuLimit: yes`) and `publicAccess` is `true` or `false` only; a quoted number",
-        '(`"5"`) is read as the number it spells. A rule spanning fields names every field',
-        "it reads; rules on the whole environment run once its fields are valid.",
+        '(`"5"`) is read as the number it spells. Every broken rule is reported, naming the',
+        "fields it reads; rules on the whole environment run once its fields are valid (they",
+        "read them).",
         "",
         f"Required tags: {', '.join(f'`{t}`' for t in REQUIRED_TAGS)} (`team` and `env` are",
         "filled in from the fields of the same name). Supported Kubernetes versions: "
