@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -48,8 +48,12 @@ class _Model(BaseModel):
         """YAML reads `yes`, `on`, `true` as a boolean and pydantic reads a boolean as 1 or 0:
         `gpuLimit: yes` would quietly become 1. A number field refuses booleans."""
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
-            kind = "a whole number" if field.annotation is int else "a number"
+        if not isinstance(value, bool) or field is None:
+            return value
+        # `int`, `float`, or one of them `| None`
+        members = set(get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        if members and members <= {int, float}:
+            kind = "a whole number" if members == {int} else "a number"
             raise ValueError(f"must be {kind} (got {str(value).lower()})")
         return value
 

@@ -132,3 +132,11 @@ def test_a_team_called_null_stays_a_string_in_the_program(tmp_path: Path) -> Non
                                                             "mlplat:team: 'null'"))
     plan = plan_stack("demo", tmp_path)
     assert any(r.name.startswith("null-staging") for r in plan.managed())
+
+
+def test_a_boolean_is_not_a_count_in_an_optional_number_either(tmp_path: Path) -> None:
+    # `int | None` fields slipped past the first fix: `false` became 0 days.
+    text = DEMO.replace("intelligentTieringAfterDays: 0", "intelligentTieringAfterDays: false")
+    assert text != DEMO
+    assert ("mlplat:objectStore.buckets.datasets.intelligentTieringAfterDays: must be a whole "
+            "number (got false)") in refused(tmp_path, text)
