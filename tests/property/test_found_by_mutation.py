@@ -140,3 +140,18 @@ def test_a_boolean_is_not_a_count_in_an_optional_number_either(tmp_path: Path) -
     assert text != DEMO
     assert ("mlplat:objectStore.buckets.datasets.intelligentTieringAfterDays: must be a whole "
             "number (got false)") in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize(("old", "new", "tag"), [
+    ("    owner: vision", "    !!binary b3duZXI=: vision", "!!binary"),  # became tag 'owner'
+    ("cost-center: cc-4711", "cost-center: !!binary Y2MtNDcxMQ==", "!!binary"),
+    ("instanceFamilies: [g5]", "instanceFamilies: !!set {g5}", "!!set"),
+    ("capacityTypes: [spot, on-demand]", "capacityTypes: !!omap [spot: 1]", "!!omap"),
+])
+def test_yaml_types_that_are_not_plain_data_are_refused(tmp_path: Path, old: str, new: str,
+                                                        tag: str) -> None:
+    # `!!binary` read as bytes, which pydantic accepted as the text they decode to: the
+    # file showed base64, the plan got `owner`. `!!set` has no order.
+    text = DEMO.replace(old, new, 1)
+    assert text != DEMO
+    assert f"{tag} values are not accepted" in refused(tmp_path, text)
