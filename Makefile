@@ -1,5 +1,5 @@
 # mlplat — two commands do all the set-up on a fresh machine:
-#   make plan   offline plan of the demo team environment
+#   make plan   offline plan of the demo team environment, then its security audit
 #   make test   the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -28,8 +28,13 @@ venv: $(TEST_STAMP)
 system-deps:
 	@scripts/install-system-deps
 
+# The audit reads the plan just written instead of planning the stack a second time. The
+# JSON stays inside the (ignored) venv directory; `mlplat plan --json FILE` writes one anywhere.
+PLAN_JSON := $(VENV)/plans/$(STACK).json
 plan: $(PLAN_STAMP)
-	$(BIN)/mlplat plan $(STACK)
+	mkdir -p $(dir $(PLAN_JSON))
+	$(BIN)/mlplat plan $(STACK) --json $(PLAN_JSON)
+	$(BIN)/mlplat audit --plan $(PLAN_JSON)
 
 test: $(TEST_STAMP) system-deps
 	$(BIN)/pytest
@@ -41,7 +46,7 @@ test-hosts: $(TEST_STAMP) system-deps
 	$(BIN)/pytest -m hosts
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check mlplat components stacks tests bench
+	$(BIN)/ruff check mlplat components stacks tests bench policies
 	$(BIN)/mypy
 
 # Refresh committed golden files (plan snapshot, rendered cloud-init) and every generated
@@ -51,7 +56,8 @@ snapshots: $(TEST_STAMP)
 	$(BIN)/mlplat docs
 
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.plan_bench
+	$(BIN)/python -m bench.audit_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

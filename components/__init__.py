@@ -4,10 +4,11 @@
       versions.py        every pinned external version (EKS add-ons, charts, AMI release)
       _lib/              shared pieces: naming and tags, IAM/KMS policy documents,
                          the encrypted log group helper, ComponentError
-      aws/               AWS components (network, cluster, gpu_pools) and the modules that
+      aws/               AWS components (network, cluster, gpu_pools, object_store,
+                         metadata_db, team_access) and the modules that
                          build their children (addons, security_groups, system_nodes,
                          karpenter, cluster_iam, kubeconfig)
-      k8s/               provider-neutral in-cluster services (functions, no components)
+      k8s/               provider-neutral in-cluster pieces (service functions, team tenancy)
       compositions/      one module per substrate wiring a whole team environment
 
 Type token rule. A ComponentResource's type token is

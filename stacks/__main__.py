@@ -33,3 +33,6 @@ if environment.metadata_db is not None:
     pulumi.export("metadata_db_name", environment.metadata_db.database_name)
     # Where the master password lives (Secrets Manager), never the password itself.
     pulumi.export("metadata_db_secret_arn", environment.metadata_db.master_user_secret_arn)
+if environment.tenancy is not None and environment.team_access is not None:
+    pulumi.export("team_namespaces", environment.tenancy.namespaces)
+    pulumi.export("service_account_role_arns", environment.team_access.service_account_role_arns)

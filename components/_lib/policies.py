@@ -39,11 +39,28 @@ def flow_logs_trust_policy(account: str) -> PolicyDocument:
 
 
 def pod_identity_trust_policy(
-    cluster_name: str, namespace: str, service_account: str
+    cluster_name: str,
+    namespace: str,
+    service_account: str,
+    *,
+    account: str | None = None,
+    cluster_arn: str | None = None,
 ) -> PolicyDocument:
     """Trust policy for an EKS Pod Identity role, narrowed by the session tags Pod Identity
     sets to one cluster, namespace and service account (without the conditions, any
-    association in the account could use the role)."""
+    association in the account could use the role). With `account` and `cluster_arn`, also
+    the confused-deputy guard: only Pod Identity acting for that cluster of that account."""
+    condition: dict[str, Any] = {
+        "StringEquals": {
+            "aws:RequestTag/eks-cluster-name": cluster_name,
+            "aws:RequestTag/kubernetes-namespace": namespace,
+            "aws:RequestTag/kubernetes-service-account": service_account,
+        }
+    }
+    if account is not None:
+        condition["StringEquals"]["aws:SourceAccount"] = account
+    if cluster_arn is not None:
+        condition["ArnEquals"] = {"aws:SourceArn": cluster_arn}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -51,13 +68,7 @@ def pod_identity_trust_policy(
                 "Effect": "Allow",
                 "Principal": {"Service": "pods.eks.amazonaws.com"},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Condition": {
-                    "StringEquals": {
-                        "aws:RequestTag/eks-cluster-name": cluster_name,
-                        "aws:RequestTag/kubernetes-namespace": namespace,
-                        "aws:RequestTag/kubernetes-service-account": service_account,
-                    }
-                },
+                "Condition": condition,
             }
         ],
     }

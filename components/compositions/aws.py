@@ -18,10 +18,17 @@ from components._lib.naming import Tagger
 from components.aws.alerts import alarm_topic
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
-from components.aws.metadata_db import MetadataDb, MetadataDbArgs
+from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.object_store import ObjectStore, ObjectStoreArgs
-from mlplat.config import Env, EnvironmentConfig
+from components.aws.team_access import (
+    POD_IDENTITY_AGENT,
+    ServiceAccountGrant,
+    TeamAccess,
+    TeamAccessArgs,
+)
+from components.k8s.tenancy import EgressAllowance, TeamTenancy, TeamTenancyArgs
+from mlplat.config import Env, EnvironmentConfig, TenancyConfig
 
 
 @dataclass(frozen=True)
@@ -39,14 +46,16 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 
 
 class TeamEnvironment(pulumi.ComponentResource):
-    """Network, EKS cluster, GPU node pools and (when configured) the object store and the
-    metadata database of one team environment."""
+    """Network, EKS cluster, GPU node pools and (when configured) the object store, the
+    metadata database and the team's tenancy (namespaces, access) of one team environment."""
 
     network: Network
     cluster: Cluster
     gpu_node_pools: GpuNodePools
     object_store: ObjectStore | None
     metadata_db: MetadataDb | None
+    tenancy: TeamTenancy | None
+    team_access: TeamAccess | None
 
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -143,9 +152,65 @@ class TeamEnvironment(pulumi.ComponentResource):
                 ),
                 child,
             )
+        self.tenancy, self.team_access = None, None
+        if config.tenancy is not None:
+            self._tenancy(name, args, config.tenancy, child)
         self.register_outputs({
             "vpc_id": self.network.vpc_id,
             "cluster_name": self.cluster.name,
             "cluster_endpoint": self.cluster.endpoint,
             "gpu_node_pools": self.gpu_node_pools.node_pool_names,
         })
+
+    def _tenancy(
+        self,
+        name: str,
+        args: TeamEnvironmentArgs,
+        tenancy: TenancyConfig,
+        aws_opts: pulumi.ResourceOptions,
+    ) -> None:
+        """The team's namespaces in the cluster and its access on AWS."""
+        config = args.config
+        group = tenancy.effective_group(config.name)
+        namespace_of = {ns.purpose: ns.name_in(config.name) for ns in tenancy.namespaces}
+        # What team pods may reach on this substrate besides DNS, their namespace and HTTPS.
+        egress = [POD_IDENTITY_AGENT]
+        if config.metadata_db is not None:
+            egress.append(EgressAllowance("metadata-db", config.network.vpc_cidr, POSTGRES_PORT))
+        self.tenancy = TeamTenancy(
+            f"{name}-tenancy",
+            TeamTenancyArgs(
+                environment=config.name,
+                team=config.team,
+                env=config.env.value,
+                stack=args.stack,
+                namespaces=tenancy.namespaces,
+                group=group,
+                service_accounts={n: sa.namespace for n, sa in tenancy.service_accounts.items()},
+                kubernetes_version=config.cluster.kubernetes_version,
+                monitoring_namespace=tenancy.monitoring_namespace,
+                ingress_namespace=tenancy.ingress_namespace,
+                extra_egress=tuple(egress),
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
+        )
+        store = self.object_store
+        self.team_access = TeamAccess(
+            f"{name}-team-access",
+            TeamAccessArgs(
+                environment=config.name,
+                cluster_name=config.name,
+                cluster_name_output=self.cluster.name,
+                cluster_arn=self.cluster.arn,
+                team_role_arn=tenancy.team_role_arn,
+                group=group,
+                service_accounts=[
+                    ServiceAccountGrant(n, namespace_of[sa.namespace], sa.buckets)
+                    for n, sa in sorted(tenancy.service_accounts.items())
+                ],
+                bucket_arns=store.bucket_arns if store is not None else None,
+                store_key_arn=store.kms_key_arn if store is not None else None,
+                tags=config.effective_tags(args.stack),
+            ),
+            aws_opts,
+        )

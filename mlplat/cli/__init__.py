@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from mlplat.cli.audit import audit
 from mlplat.cli.cloud_init import cloud_init
 from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
@@ -26,7 +27,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, validate, cloud_init, docs):
+for _command in (plan, audit, validate, cloud_init, docs):
     cli.add_command(_command)
 
 

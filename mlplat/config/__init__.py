@@ -9,6 +9,9 @@ one module per layer:
     gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
     object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
+    tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
+                                       ContainerDefaultsConfig, ServiceAccountConfig,
+                                       BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
     environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
                     stack file or the running Pulumi program
     cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
@@ -59,6 +62,16 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.tenancy import (
+    BucketAccessLevel,
+    BucketGrantConfig,
+    ContainerDefaultsConfig,
+    NamespaceConfig,
+    PodSecurityLevel,
+    QuotaConfig,
+    ServiceAccountConfig,
+    TenancyConfig,
+)
 
 __all__ = [
     "ACCESS_LOG_PURPOSE",
@@ -75,10 +88,13 @@ __all__ = [
     "SUPPORTED_KUBERNETES_VERSIONS",
     "TAGS_ADDED_PER_RESOURCE",
     "AccessLogsConfig",
+    "BucketAccessLevel",
     "BucketConfig",
+    "BucketGrantConfig",
     "CapacityType",
     "ClusterConfig",
     "ConfigError",
+    "ContainerDefaultsConfig",
     "DbAlarmsConfig",
     "EndpointAccessConfig",
     "Env",
@@ -86,11 +102,16 @@ __all__ = [
     "FlowLogsConfig",
     "GpuPoolConfig",
     "MetadataDbConfig",
+    "NamespaceConfig",
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "PodSecurityLevel",
     "PoolPurpose",
+    "QuotaConfig",
+    "ServiceAccountConfig",
     "SystemNodeGroupConfig",
+    "TenancyConfig",
     "environment_from_pulumi",
     "environment_from_stack_config",
     "load_stack_file",

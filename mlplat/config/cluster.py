@@ -17,7 +17,7 @@ SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
 
 # IAM: a path of `/`-separated segments, then a role name of at most 64 ASCII characters from
 # `A-Za-z0-9_+=,.@-`. Applied with fullmatch.
-_IAM_ROLE_ARN = re.compile(
+IAM_ROLE_ARN = re.compile(
     r"arn:aws(-[a-z]+)*:iam::\d{12}:role/(?:[\w+=,.@-]+/){0,64}[\w+=,.@-]{1,64}", re.ASCII
 )
 
@@ -153,7 +153,7 @@ class ClusterConfig(_Model):
     @classmethod
     def _role_arns(cls, values: list[str]) -> list[str]:
         for index, value in enumerate(values):
-            if not _IAM_ROLE_ARN.fullmatch(value):
+            if not IAM_ROLE_ARN.fullmatch(value):
                 raise ValueError(f"item {index} ({value!r}) is not an IAM role ARN")
         if len(set(values)) != len(values):
             raise ValueError("duplicate role ARNs")

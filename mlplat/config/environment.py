@@ -13,6 +13,7 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:gpuPools: [...]
       mlplat:objectStore: {...}   # optional: absent means no buckets
       mlplat:metadataDb: {...}    # optional: absent means no database
+      mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -38,6 +39,7 @@ from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
+from mlplat.config.tenancy import TenancyConfig
 from mlplat.core.errors import broken_rules, format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
@@ -121,6 +123,11 @@ class EnvironmentConfig(_Model):
         description="PostgreSQL metadata database. Absent: no database; `{}` gives the "
         "defaults.",
     )
+    tenancy: TenancyConfig | None = Field(
+        default=None,
+        description="The team's namespaces, access, quotas, network isolation and service "
+        "accounts. Absent: no team namespaces and no team access (admins only).",
+    )
 
     @field_validator("ephemeral")
     @classmethod
@@ -153,6 +160,43 @@ class EnvironmentConfig(_Model):
                     f"backupRetentionDays is {days}; prod requires at "
                     f"least {MIN_PROD_BACKUP_RETENTION_DAYS}"
                 )
+        return value
+
+    @field_validator("tenancy")
+    @classmethod
+    def _tenancy_fits_the_environment(
+        cls, value: TenancyConfig | None, info: ValidationInfo
+    ) -> TenancyConfig | None:
+        """Rules between `tenancy` and the layers declared before it (checked only when those
+        parsed; their own errors are reported on their own paths)."""
+        if value is None:
+            return value
+        arn = value.team_role_arn
+        cluster = info.data.get("cluster")
+        if cluster is not None and arn in cluster.admin_role_arns:
+            raise ValueError(
+                "teamRoleArn is also in cluster.adminRoleArns; EKS allows one access entry "
+                "per role, and a team role must not be cluster admin"
+            )
+        if "team" in info.data and "env" in info.data:
+            environment = f"{info.data['team']}-{info.data['env'].value}"
+            own = {ns.name_in(environment) for ns in value.namespaces}
+            for key, name in (("monitoringNamespace", value.monitoring_namespace),
+                              ("ingressNamespace", value.ingress_namespace)):
+                if name in own:
+                    raise ValueError(f"{key} ({name}) is one of the team's own namespaces")
+        if "object_store" not in info.data:
+            return value  # objectStore itself is invalid and reported on its own path
+        store = info.data["object_store"]
+        purposes = set(store.buckets) if store is not None else set()
+        for name, account in sorted(value.service_accounts.items()):
+            for purpose in account.buckets:
+                if purpose not in purposes:
+                    known = ", ".join(sorted(purposes)) or "none: objectStore is absent"
+                    raise ValueError(
+                        f"serviceAccounts.{name}.buckets.{purpose}: objectStore has no bucket "
+                        f"of that purpose (buckets: {known})"
+                    )
         return value
 
     @field_validator("region")
@@ -208,11 +252,15 @@ class EnvironmentConfig(_Model):
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             problems.append("cluster.endpoint.publicAccess is not allowed in prod")
         partition = catalog.REGIONS.partition_of(self.region)
-        for index, arn in enumerate(self.cluster.admin_role_arns):
+        role_arns = {f"cluster.adminRoleArns[{index}]": arn
+                     for index, arn in enumerate(self.cluster.admin_role_arns)}
+        if self.tenancy is not None:
+            role_arns["tenancy.teamRoleArn"] = self.tenancy.team_role_arn
+        for path, arn in role_arns.items():
             arn_partition = arn.split(":", 2)[1]
             if arn_partition != partition:
                 problems.append(
-                    f"cluster.adminRoleArns[{index}] is in partition {arn_partition!r} but "
+                    f"{path} is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
                 )
         vpc = cidrs.parse(self.network.vpc_cidr)

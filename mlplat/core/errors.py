@@ -163,6 +163,9 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
            field_path: Callable[[Location], str]) -> tuple[str, str]:
     """The `field.path: ` prefix, and the message without a field name it starts with.
 
+    Fields are looked for in the statement of the problem, before any `;`: the advice
+    after it is prose, where a field named like a word ("pods") is just the word.
+
     A rule on a whole model names the fields its message mentions (`ansible_pull, callback:
     ...`; `network.natMode` as written), not the model."""
     target = _model_at(model, loc)
@@ -170,7 +173,8 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
         names = "|".join(re.escape(name) for name in _field_names(target))
         mentioned = list(dict.fromkeys(
             match.group(1) for match in re.finditer(
-                rf"(?<![\w.])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\[])", message)
+                rf"(?<![\w.])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\[])",
+                message.partition(";")[0])
         )) if names else []
         if mentioned:
             for name in mentioned:

@@ -45,6 +45,8 @@ def _value(value: Any) -> str:
         return "`" + ", ".join(value) + "` (see below)"  # a map of models, e.g. buckets
     if isinstance(value, Enum):
         return f"`{value.value}`"
+    if isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):
+        return f"{len(value)} with the defaults (see below)"  # a list of models, e.g. namespaces
     if isinstance(value, list):
         return "`[" + ", ".join(str(v.value if isinstance(v, Enum) else v) for v in value) + "]`"
     if value is None:
@@ -142,6 +144,10 @@ def render() -> str:
         " `metadataDb.backupRetentionDays` below 14; `ephemeral` refuses `protectData: true`.",
         "- `objectStore.buckets` must hold `datasets` and `artifacts`; `metadataDb`"
         " needs `maxAllocatedStorageGib` above `allocatedStorageGib`.",
+        "- `tenancy.teamRoleArn` must be in the region's partition and not in"
+        " `cluster.adminRoleArns`; `tenancy.serviceAccounts.<name>.buckets` may only name"
+        " buckets of `objectStore`, and `.namespace` only a purpose of `tenancy.namespaces`;"
+        " quota requests may not exceed quota limits, nor default container limits the quota.",
         "",
     ]
     sections: list[tuple[str, type[BaseModel]]] = [("Environment", EnvironmentConfig)]

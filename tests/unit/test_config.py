@@ -539,6 +539,8 @@ def test_catalogued_regions_are_accepted(demo_config, region):
     if region.startswith("us-gov-"):
         demo_config["mlplat:cluster"]["adminRoleArns"] = [
             "arn:aws-us-gov:iam::111122223333:role/platform-admins"]
+        demo_config["mlplat:tenancy"]["teamRoleArn"] = (
+            "arn:aws-us-gov:iam::111122223333:role/vision-developers")
     assert parse(demo_config).region == region
 
 
@@ -612,6 +614,7 @@ def test_demo_enables_both_data_stores_with_tier_defaults(demo_config):
 
 def test_data_stores_are_off_when_their_blocks_are_absent(demo_config):
     del demo_config["mlplat:objectStore"], demo_config["mlplat:metadataDb"]
+    del demo_config["mlplat:tenancy"]["serviceAccounts"]  # they use buckets
     env = parse(demo_config)
     assert env.object_store is None and env.metadata_db is None
 
@@ -750,3 +753,164 @@ def test_bucket_retention_bounds(demo_config):
     assert error_of(demo_config).startswith(
         f"{SOURCE}: mlplat:objectStore.buckets.artifacts.noncurrentVersionExpirationDays: "
         "must be greater than or equal to 1 (got 0)")
+
+
+# ------------------------------------------------------------------ tenancy
+
+
+def _tenancy(config: dict[str, Any]) -> dict[str, Any]:
+    tenancy: dict[str, Any] = config["mlplat:tenancy"]
+    return tenancy
+
+
+def test_demo_tenancy_parses_with_secure_defaults(demo_config):
+    from mlplat.config import PodSecurityLevel
+
+    tenancy = parse(demo_config).tenancy
+    assert tenancy is not None
+    assert tenancy.effective_group("vision-staging") == "vision-staging:members"
+    assert [ns.name_in("vision-staging") for ns in tenancy.namespaces] == [
+        "vision-staging", "vision-staging-serving"]
+    assert all(ns.pod_security is PodSecurityLevel.RESTRICTED for ns in tenancy.namespaces)
+    assert [ns.quota.load_balancers for ns in tenancy.namespaces] == [0, 1]
+    assert (tenancy.monitoring_namespace, tenancy.ingress_namespace) == ("monitoring", "ingress")
+
+
+def test_minimal_tenancy_is_one_restricted_namespace_without_gpus_or_load_balancers(
+    demo_config,
+):
+    demo_config["mlplat:tenancy"] = {"teamRoleArn": "arn:aws:iam::111122223333:role/t"}
+    tenancy = parse(demo_config).tenancy
+    assert tenancy is not None
+    (namespace,) = tenancy.namespaces
+    assert namespace.purpose is None and namespace.pod_security.value == "restricted"
+    assert (namespace.quota.gpus, namespace.quota.load_balancers) == (0, 0)
+    assert tenancy.service_accounts == {}
+
+
+def test_privileged_pod_security_is_refused(demo_config):
+    _tenancy(demo_config)["namespaces"][1]["podSecurity"] = "privileged"
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:tenancy.namespaces[1].podSecurity: 'privileged' is never allowed "
+        "for a team namespace")
+
+
+def test_team_role_arn_must_be_a_role_arn(demo_config):
+    _tenancy(demo_config)["teamRoleArn"] = "arn:aws:iam::111122223333:user/alice"
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.teamRoleArn: 'arn:aws:iam::111122223333:user/alice' is not "
+        "an IAM role ARN")
+
+
+def test_team_role_arn_must_be_in_the_regions_partition(demo_config):
+    demo_config["aws:region"] = "us-gov-west-1"
+    demo_config["mlplat:cluster"]["adminRoleArns"] = [
+        "arn:aws-us-gov:iam::111122223333:role/platform-admins"]
+    assert ("tenancy.teamRoleArn is in partition 'aws' but aws:region 'us-gov-west-1' is in "
+            "'aws-us-gov'" in error_of(demo_config))
+
+
+def test_team_role_cannot_also_be_a_cluster_admin(demo_config):
+    _tenancy(demo_config)["teamRoleArn"] = demo_config["mlplat:cluster"]["adminRoleArns"][0]
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:tenancy.teamRoleArn: teamRoleArn is also in cluster.adminRoleArns")
+
+
+def test_service_accounts_may_only_use_buckets_of_the_object_store(demo_config):
+    _tenancy(demo_config)["serviceAccounts"]["training"]["buckets"]["features"] = {
+        "access": "read"}
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.serviceAccounts.training.buckets.features: objectStore has "
+        "no bucket of that purpose (buckets: artifacts, datasets)")
+    del demo_config["mlplat:objectStore"]
+    del _tenancy(demo_config)["serviceAccounts"]["training"]["buckets"]["features"]
+    assert "(buckets: none: objectStore is absent)" in error_of(demo_config)
+
+
+def test_an_invalid_object_store_is_reported_once_not_again_under_tenancy(demo_config):
+    del demo_config["mlplat:objectStore"]["buckets"]["artifacts"]
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:objectStore.buckets: missing required bucket purpose(s): artifacts")
+
+
+def test_service_account_namespace_must_be_one_of_the_namespaces(demo_config):
+    _tenancy(demo_config)["serviceAccounts"]["serving"]["namespace"] = "inference"
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.serviceAccounts.serving.namespace, mlplat:tenancy.namespaces: "
+        "inference is not in namespaces")
+
+
+def test_the_same_namespace_cannot_be_listed_twice(demo_config):
+    _tenancy(demo_config)["namespaces"].append({"purpose": "serving"})
+    assert "the same namespace is listed twice" in error_of(demo_config)
+
+
+@pytest.mark.parametrize("group", ["system:masters", "eks:admins", "System:Masters",
+                                   "-team", "a b", "g" * 64])
+def test_group_names_eks_or_kubernetes_would_refuse(demo_config, group):
+    _tenancy(demo_config)["group"] = group
+    assert error_of(demo_config).startswith(f"{SOURCE}: mlplat:tenancy.group: group {group!r}")
+
+
+@pytest.mark.parametrize("quantity", ["1e3", "-1", "2 Gi", "1.5.2", "10gb", "0", "0Mi", ""])
+def test_quantities_kubernetes_would_refuse_or_that_allow_nothing(demo_config, quantity):
+    _tenancy(demo_config)["namespaces"][0]["quota"]["requestsStorage"] = quantity
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:tenancy.namespaces[0].quota.requestsStorage: {quantity!r}")
+
+
+def test_quota_requests_may_not_exceed_limits(demo_config):
+    _tenancy(demo_config)["namespaces"][0]["quota"]["requestsMemory"] = "600Gi"
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.namespaces[0].quota.requestsMemory, "
+        "mlplat:tenancy.namespaces[0].quota.limitsMemory: requestsMemory (600Gi) exceeds "
+        "limitsMemory (512Gi); pods could never use the requested quota")
+
+
+def test_container_default_request_may_not_exceed_its_limit(demo_config):
+    _tenancy(demo_config)["namespaces"][0]["containerDefaults"] = {"cpuRequest": "2500m"}
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.namespaces[0].containerDefaults.cpuRequest, "
+        "mlplat:tenancy.namespaces[0].containerDefaults.cpuLimit: cpuRequest (2500m) exceeds "
+        "cpuLimit (2); Kubernetes refuses such a LimitRange")
+
+
+def test_container_default_limit_must_fit_the_quota(demo_config):
+    _tenancy(demo_config)["namespaces"][1]["containerDefaults"] = {"memoryLimit": "128Gi"}
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:tenancy.namespaces[1].containerDefaults.memoryLimit, "
+        "mlplat:tenancy.namespaces[1].quota.limitsMemory: containerDefaults.memoryLimit (128Gi) "
+        "exceeds quota.limitsMemory (64Gi); no pod relying on the default would fit")
+
+
+@pytest.mark.parametrize("prefix", ["models", "/models/", "models/*", "a//", "../x/", "m o/"])
+def test_bucket_prefixes_must_be_plain_key_prefixes(demo_config, prefix):
+    grant = _tenancy(demo_config)["serviceAccounts"]["serving"]["buckets"]["artifacts"]
+    grant["prefixes"] = [prefix]
+    assert error_of(demo_config).startswith(
+        f"{SOURCE}: mlplat:tenancy.serviceAccounts.serving.buckets.artifacts.prefixes[0]: "
+        f"prefix {prefix!r}")
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [
+    ("monitoringNamespace", "kube-system", "cannot be trusted"),
+    ("ingressNamespace", "vision-staging-serving", "is one of the team's own namespaces"),
+])
+def test_trusted_namespaces_are_neither_system_nor_the_teams_own(demo_config, key, value,
+                                                                  fragment):
+    _tenancy(demo_config)[key] = value
+    message = error_of(demo_config)
+    assert message.startswith(f"{SOURCE}: mlplat:tenancy") and fragment in message
+
+
+def test_longest_names_still_make_valid_namespaces(demo_config):
+    from mlplat.config.tenancy import NAMESPACE_PURPOSE_MAX
+
+    demo_config["mlplat:team"] = "t" * 30
+    demo_config["mlplat:env"] = "staging"
+    _tenancy(demo_config)["namespaces"].append({"purpose": "p" * NAMESPACE_PURPOSE_MAX})
+    env = parse(demo_config)
+    assert env.tenancy is not None
+    assert max(len(ns.name_in(env.name)) for ns in env.tenancy.namespaces) == 63
+    _tenancy(demo_config)["namespaces"][2]["purpose"] = "p" * (NAMESPACE_PURPOSE_MAX + 1)
+    assert "namespace purpose" in error_of(demo_config)

@@ -1,0 +1,101 @@
+"""`mlplat audit`: the security rule set over offline plans or committed plan JSON files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.config import ConfigError
+from mlplat.core.files import write_atomically
+
+if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
+    from mlplat.plan.model import Plan
+
+FORMATS = ("table", "json", "sarif", "markdown", "junit")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@click.command()
+@click.argument("stacks", nargs=-1, metavar="[STACK]...")
+@click.option("--all", "all_stacks", is_flag=True,
+              help="Audit every Pulumi.<stack>.yaml in the stack directory.")
+@click.option("--plan", "plan_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Audit a plan JSON file written by `mlplat plan --json` (repeatable); "
+                   "the program is not run.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="high", show_default=True,
+              help="Exit 1 on unwaived findings of this severity or above.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Waivers file (default: stacks/waivers.yaml of the stack directory, "
+                   "if present).")
+@click.option("--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes for planning several stacks; 0 means one per CPU.")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...], fmt: str,
+          output: Path | None, fail_on: str, waivers_path: Path | None,
+          stack_dir: Path | None, jobs: int, list_rules: bool) -> None:
+    """Audit STACK offline against mlplat's security rules (docs/security.md).
+
+    Exit 0 when clean, 1 on unwaived findings at or above --fail-on, 2 on bad input.
+    Nothing is written unless the whole audit ran."""
+    from mlplat.audit.engine import AuditInputError, audit_plans, load_plan_file
+    from mlplat.audit.formats import RENDERERS
+    from mlplat.audit.waivers import WaiverError, load_waivers
+    from mlplat.plan import ProgramError
+    from mlplat.stackfile import STACK_DIR, available_stacks, display_path
+    from policies import ALL_RULES, Severity
+
+    if list_rules:
+        for rule in ALL_RULES:
+            click.echo(f"{rule.id}  {rule.severity.label:8}  {rule.title}")
+        return
+    directory = stack_dir or STACK_DIR
+    try:
+        if output is not None and not (output.parent or Path(".")).is_dir():
+            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        explicit = waivers_path is not None
+        waivers_file = waivers_path or directory / "waivers.yaml"
+        waivers = (load_waivers(waivers_file, display_path(waivers_file))
+                   if explicit or waivers_file.exists() else [])
+        plans = [load_plan_file(path) for path in plan_files]
+        if stacks or all_stacks or not plan_files:
+            plans += _planned(stacks, all_stacks, directory, available_stacks(directory), jobs)
+        report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
+        text = RENDERERS[fmt](report)
+        if output is not None:
+            write_atomically(output, text)
+    except (ConfigError, AuditInputError, WaiverError) as error:
+        fail(str(error), EXIT_BAD_INPUT)
+    except ProgramError as error:
+        where = f"{error.stack}: " if error.stack else ""
+        fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
+    except OSError as error:
+        fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
+
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"Wrote {output} ({len(report.active)} findings, "
+                   f"{'FAILED' if report.failed else 'passed'})", err=True)
+    if report.failed:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _planned(stacks: tuple[str, ...], all_stacks: bool, directory: Path, known: list[str],
+             jobs: int) -> list[Plan]:
+    """Plans of the named stacks (or all), every stack file validated first, as `mlplat
+    plan` does."""
+    from mlplat.cli.plan import _validated_requests, chosen_stacks
+    from mlplat.plan import default_jobs, plan_requests
+
+    names = chosen_stacks(stacks, all_stacks, directory, known)
+    return plan_requests(_validated_requests(names, directory), jobs=jobs or default_jobs())
