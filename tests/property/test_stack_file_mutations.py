@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import tempfile
+import types
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,10 +110,40 @@ def _get(data: Any, path: Path_) -> Any:
     return data
 
 
+def _type_at(path: Path_) -> Any:
+    """The annotation validating the value at `path` (from the document root), or None."""
+    if len(path) < 2 or path[0] != "config":
+        return None
+    namespace, _, name = str(path[1]).partition(":")
+    if namespace != "mlplat":
+        return None
+    annotation: Any = EnvironmentConfig
+    for part in (name, *path[2:]):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and members:
+            annotation = members[0]
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {info.alias or key: info.annotation
+                      for key, info in annotation.model_fields.items()}
+            annotation = fields.get(str(part))
+        elif typing.get_origin(annotation) in (dict, list):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return None
+    return annotation
+
+
 def _in_free_mapping(path: Path_) -> bool:
-    """Inside `mlplat:tags` (keys are the user's) or a provider namespace's value."""
-    return len(path) >= 2 and path[0] == "config" and (
-        path[1] == "mlplat:tags" or str(path[1]).partition(":")[0] in PROVIDER_NAMESPACES)
+    """Whether the key at `path` is the user's to choose: a key of a mapping field (tags,
+    buckets, service accounts) or of a provider namespace's value."""
+    if len(path) >= 2 and path[0] == "config" and path[1:2] != ("aws:region",) and str(
+            path[1]).partition(":")[0] in PROVIDER_NAMESPACES:
+        return True
+    parent = _type_at(path[:-1])
+    members = [a for a in typing.get_args(parent) if a is not type(None)]
+    if typing.get_origin(parent) in (typing.Union, types.UnionType) and members:
+        parent = members[0]
+    return typing.get_origin(parent) is dict
 
 
 SCALARS = st.one_of(
@@ -210,6 +241,9 @@ def data_mutations(draw: st.DrawFn, text: str) -> Mutation:
 
 
 _KEY_LINE = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>[^\s#-][^#]*?):(?P<rest> .*)?$")
+#: Keys YAML reads as something other than a string.
+NOT_STRING_KEYS = ("1", "0x1", "1.5", "null", "~", "true", "yes", "2026-01-01", "? [a]",
+                   "!!binary aGk=")
 #: Plain scalars YAML reads as something other than a string, or not at all.
 TOKENS = st.sampled_from([
     "2026-01-01", "2026-13-45", "2026-02-30 25:61:00", "12:30:00", "190:20:30", "0x1F",
@@ -220,18 +254,6 @@ TOKENS = st.sampled_from([
     ">-", "? x", "@x", "`x", "%x", "{a: 1, a: 2}", "[1, [2, [3]]]", "!!map []", "!!seq {}",
     "<<: x", "{<<: [1]}", "!!merge x", "!!value x", "!!yaml x",
 ])
-
-
-def _inside_block(lines: list[str], index: int, key: str) -> bool:
-    """Whether line `index` lies in the block value of the nearest enclosing `key:` line."""
-    indent = len(lines[index]) - len(lines[index].lstrip(" "))
-    for line in reversed(lines[:index]):
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue
-        if len(line) - len(stripped) < indent:
-            return stripped.rstrip() == f"{key}:"
-    return False
 
 
 @st.composite
@@ -274,12 +296,11 @@ def text_mutations(draw: st.DrawFn, text: str) -> Mutation:
         detail = f"line {second + 1} merges the mapping of line {first + 1}"
     elif kind == "key-token":
         index, match = draw(st.sampled_from(keyed))
-        key = draw(st.sampled_from(["1", "0x1", "1.5", "null", "~", "true", "yes", "2026-01-01",
-                                    "'1'", "? [a]", "<<", "!!binary aGk=", "\"a\\nb\"",
-                                    "''", "' '", "-"]))
+        key = draw(st.sampled_from([*NOT_STRING_KEYS, "'1'", "<<", "\"a\\nb\"", "''", "' '",
+                                    "-"]))
         lines[index] = f"{match['indent']}{match['dash'] or ''}{key}:{match['rest'] or ''}"
-        # No key of a stack file is spelt like that; tag keys are the user's to choose.
-        must_refuse = not _inside_block(lines, index, "mlplat:tags")
+        # Every key of a stack file is a string; odd strings may name a tag.
+        must_refuse = key in NOT_STRING_KEYS
         detail = f"line {index + 1}: key {match['key']!r} -> {key}"
     elif kind == "encoding":
         prefix = draw(st.sampled_from(["\ufeff", "\x00", "\x85", "\ud7ff", "\U0001f600: x\n"]))
