@@ -4,7 +4,8 @@
       versions.py        every pinned external version (EKS add-ons, charts, AMI release)
       _lib/              shared pieces: naming and tags, IAM/KMS policy documents,
                          the encrypted log group helper, ComponentError
-      aws/               AWS components (network, cluster, gpu_pools, object_store,
+      aws/               AWS components (network, cluster, gpu_pools, cpu_pools,
+                         block_storage, shared_filesystem, object_store,
                          metadata_db, team_access) and the modules that
                          build their children (addons, security_groups, system_nodes,
                          karpenter, cluster_iam, kubeconfig)

@@ -47,8 +47,9 @@ NVIDIA_DEVICE_PLUGIN_CHART: Final = "nvidia-device-plugin"
 # Kubernetes version" tables of the Amazon EKS User Guide (vpc-cni, coredns, kube-proxy), read
 # in late 2025. eks-pod-identity-agent and aws-ebs-csi-driver have no per-version table in the
 # guide; their pins are builds seen installed on 1.32/1.33 clusters in public configurations
-# (and a later EBS CSI build for 1.34). Confirm them against the live API before a first
-# deploy (see docs/components/cluster.md, "Add-ons"):
+# (and a later EBS CSI build for 1.34); the aws-efs-csi-driver pin is the add-on build of
+# the 2.1.10 driver, whose images were seen in public EKS 1.33 configurations. Confirm them
+# against the live API before a first deploy (see docs/components/cluster.md, "Add-ons"):
 #
 #     aws eks describe-addon-versions --kubernetes-version 1.33 --addon-name coredns \
 #         --query 'addons[].addonVersions[].addonVersion'
@@ -61,9 +62,13 @@ COREDNS: Final = "coredns"
 KUBE_PROXY: Final = "kube-proxy"
 POD_IDENTITY_AGENT: Final = "eks-pod-identity-agent"
 EBS_CSI_DRIVER: Final = "aws-ebs-csi-driver"
+#: Installed by components/aws/shared_filesystem.py only when `mlplat:sharedFilesystem` is set.
+EFS_CSI_DRIVER: Final = "aws-efs-csi-driver"
 
 #: Every managed add-on the Cluster component installs.
 ADDON_NAMES: tuple[str, ...] = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER)
+#: Add-ons other components install when their config asks for them (pinned in the same table).
+OPTIONAL_ADDON_NAMES: tuple[str, ...] = (EFS_CSI_DRIVER,)
 
 _ADDON_TABLE: dict[str, dict[str, str]] = {
     "1.32": {
@@ -72,6 +77,7 @@ _ADDON_TABLE: dict[str, dict[str, str]] = {
         KUBE_PROXY: "v1.32.9-eksbuild.2",
         POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
         EBS_CSI_DRIVER: "v1.48.0-eksbuild.2",
+        EFS_CSI_DRIVER: "v2.1.10-eksbuild.1",
     },
     "1.33": {
         VPC_CNI: "v1.20.4-eksbuild.1",
@@ -79,6 +85,7 @@ _ADDON_TABLE: dict[str, dict[str, str]] = {
         KUBE_PROXY: "v1.33.5-eksbuild.2",
         POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
         EBS_CSI_DRIVER: "v1.48.0-eksbuild.2",
+        EFS_CSI_DRIVER: "v2.1.10-eksbuild.1",
     },
     "1.34": {
         VPC_CNI: "v1.20.4-eksbuild.1",
@@ -87,6 +94,7 @@ _ADDON_TABLE: dict[str, dict[str, str]] = {
         POD_IDENTITY_AGENT: "v1.3.8-eksbuild.2",
         # 1.34 arrived after the 1.48 driver; take a later build for it.
         EBS_CSI_DRIVER: "v1.52.1-eksbuild.1",
+        EFS_CSI_DRIVER: "v2.1.10-eksbuild.1",
     },
 }
 

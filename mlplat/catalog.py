@@ -153,6 +153,11 @@ GPU_FAMILIES: dict[str, Accelerator] = {
     t.family: t.accelerator for t in GPU_INSTANCE_TYPES.values()
 }
 
+#: General-purpose instance family -> architecture (system nodes and CPU pools).
+GENERAL_FAMILIES: Mapping[str, Architecture] = MappingProxyType(
+    {name.partition(".")[0]: arch for name, arch in INSTANCE_TYPES.general.items()}
+)
+
 
 def lookup(instance_type: str) -> GpuInstanceType | None:
     """The catalog entry for an exact instance type, or None when it carries no known GPU."""

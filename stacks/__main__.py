@@ -24,6 +24,12 @@ pulumi.export("cluster_name", environment.cluster.name)
 pulumi.export("cluster_endpoint", environment.cluster.endpoint)
 pulumi.export("kubeconfig", environment.cluster.kubeconfig)
 pulumi.export("gpu_node_pools", environment.gpu_node_pools.node_pool_names)
+if environment.cpu_node_pools is not None:
+    pulumi.export("cpu_node_pools", environment.cpu_node_pools.node_pool_names)
+pulumi.export("default_storage_class", environment.block_storage.storage_class_name)
+if environment.shared_filesystem is not None:
+    pulumi.export("shared_filesystem_id", environment.shared_filesystem.file_system_id)
+    pulumi.export("shared_storage_class", environment.shared_filesystem.storage_class_name)
 if environment.object_store is not None:
     pulumi.export("buckets", environment.object_store.bucket_names)
     pulumi.export("object_store_kms_key_arn", environment.object_store.kms_key_arn)

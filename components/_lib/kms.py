@@ -1,12 +1,17 @@
 """A customer-managed KMS key with rotation and an alias: what every encrypting component of
-an environment creates for its data (object store, metadata database, alarm topic)."""
+an environment creates for its data (object store, metadata database, alarm topic, volumes,
+shared file system)."""
 
 from __future__ import annotations
+
+import json
 
 import pulumi
 import pulumi_aws as aws
 
+from components._lib.log_group import AccountContext
 from components._lib.naming import Tagger
+from components._lib.policies import service_only_key_policy
 
 #: Days a scheduled key deletion waits (the maximum): time to notice and cancel it.
 KEY_DELETION_WINDOW_DAYS = 30
@@ -37,3 +42,31 @@ def rotating_key(
         f"{resource_name}-alias", name=alias_name, target_key_id=key.key_id, opts=opts
     )
     return key
+
+
+def service_only_key(
+    *,
+    resource_name: str,
+    description: str,
+    service: str,
+    where: AccountContext,
+    alias_name: str,
+    tag: Tagger,
+    opts: pulumi.ResourceOptions,
+) -> aws.kms.Key:
+    """A `rotating_key` (tag role `key`) whose material can be used only through one AWS
+    service of the key's region (`service` is its endpoint prefix: `s3`, `ec2`,
+    `elasticfilesystem`), see `service_only_key_policy`."""
+    return rotating_key(
+        resource_name=resource_name,
+        description=description,
+        policy=pulumi.Output.all(where.partition, where.account, where.region).apply(
+            lambda v: json.dumps(
+                service_only_key_policy(v[0], v[1], f"{service}.{v[2]}.amazonaws.com")
+            )
+        ),
+        alias_name=alias_name,
+        tag=tag,
+        role="key",
+        opts=opts,
+    )

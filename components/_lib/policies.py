@@ -305,3 +305,111 @@ def access_log_bucket_policy(
             _deny_non_tls_bucket(bucket_arn),
         ],
     }
+
+
+def ebs_csi_volume_key_policy(key_arn: str) -> PolicyDocument:
+    """Identity policy of the EBS CSI driver's role for one customer-managed volume key.
+
+    AmazonEBSCSIDriverPolicy covers EBS but no customer-managed key. EC2 needs the caller to
+    be allowed to use the key for CreateVolume and to create grants, which EC2 then uses to
+    attach and decrypt the volume on its own; `kms:GrantIsForAWSResource` restricts grants to
+    ones an AWS service (EC2) creates, so the driver cannot hand the key to a principal."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GrantsForEbsOnly",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+            {
+                "Sid": "UseVolumeKey",
+                "Effect": "Allow",
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                "Resource": key_arn,
+            },
+        ],
+    }
+
+
+#: Tag the EFS CSI driver puts on every access point it creates.
+EFS_CSI_TAG = "efs.csi.aws.com/cluster"
+
+
+def efs_csi_controller_policy(file_system_arn: str, access_points_arn: str) -> PolicyDocument:
+    """Identity policy of the EFS CSI controller for one file system, narrower than
+    AmazonEFSCSIDriverPolicy (which covers every file system of the account): create access
+    points on this file system only, tagged as the driver's; delete only access points that
+    carry the driver's tag. `access_points_arn` is the account's access-point ARN pattern
+    (`...:access-point/*`): access point ARNs do not name their file system."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # DescribeAvailabilityZones cannot be scoped to a resource.
+                "Sid": "DescribeZones",
+                "Effect": "Allow",
+                "Action": "ec2:DescribeAvailabilityZones",
+                "Resource": "*",
+            },
+            {
+                "Sid": "DescribeTheFileSystem",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticfilesystem:DescribeAccessPoints",
+                    "elasticfilesystem:DescribeFileSystems",
+                    "elasticfilesystem:DescribeMountTargets",
+                ],
+                "Resource": [file_system_arn, access_points_arn],
+            },
+            {
+                "Sid": "CreateTaggedAccessPoints",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:CreateAccessPoint", "elasticfilesystem:TagResource"],
+                "Resource": [file_system_arn, access_points_arn],
+                "Condition": {"StringLike": {f"aws:RequestTag/{EFS_CSI_TAG}": "true"}},
+            },
+            {
+                "Sid": "DeleteOwnAccessPoints",
+                "Effect": "Allow",
+                "Action": "elasticfilesystem:DeleteAccessPoint",
+                "Resource": access_points_arn,
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{EFS_CSI_TAG}": "true"}},
+            },
+        ],
+    }
+
+
+def efs_file_system_policy(file_system_arn: str) -> PolicyDocument:
+    """Resource policy of the shared file system: clients may mount and write only through a
+    mount target (so only from the VPC, where the security group decides), never as root
+    (access points set the POSIX identity), and only over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MountThroughMountTargets",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": file_system_arn,
+                "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            },
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "*",
+                "Resource": file_system_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

@@ -21,17 +21,18 @@ from components.aws.cluster_iam import ClusterScope, pod_identity_role
 VPC_CNI_CONFIGURATION: Mapping[str, Any] = {"enableNetworkPolicy": "true"}
 
 
-def _addon(
+def managed_addon(
     scope: ClusterScope,
     addon_name: str,
-    cluster: aws.eks.Cluster,
+    cluster_name: pulumi.Input[str],
     pins: Mapping[str, str],
     depends_on: Sequence[pulumi.Resource] = (),
     configuration: Mapping[str, Any] | None = None,
 ) -> aws.eks.Addon:
+    """`<prefix>-addon-<name>` at the version pinned for the cluster's Kubernetes version."""
     return aws.eks.Addon(
         f"{scope.prefix}-addon-{addon_name}",
-        cluster_name=cluster.name,
+        cluster_name=cluster_name,
         addon_name=addon_name,
         addon_version=pins[addon_name],
         configuration_values=json.dumps(configuration, sort_keys=True)
@@ -51,16 +52,16 @@ def early_addons(
 ) -> list[aws.eks.Addon]:
     """Add-ons nodes need to become Ready (networking, kube-proxy, Pod Identity agent);
     they are DaemonSets, so they install fine before any node exists."""
-    pod_identity_agent = _addon(scope, versions.POD_IDENTITY_AGENT, cluster, pins)
+    pod_identity_agent = managed_addon(scope, versions.POD_IDENTITY_AGENT, cluster.name, pins)
     # The CNI's ENI/IP permissions go to its own service account (aws-node) instead of
     # the node role, so they are not shared with every process on the node.
-    cni_identity = pod_identity_role(
+    _, cni_identity = pod_identity_role(
         scope, "vpc-cni", cluster, "kube-system", "aws-node", "AmazonEKS_CNI_Policy"
     )
-    vpc_cni = _addon(
+    vpc_cni = managed_addon(
         scope,
         versions.VPC_CNI,
-        cluster,
+        cluster.name,
         pins,
         depends_on=[cni_identity, pod_identity_agent],
         # Turn on the CNI's network policy agent: without it, Kubernetes
@@ -68,7 +69,7 @@ def early_addons(
         # from each other) are accepted by the API but silently not enforced.
         configuration=VPC_CNI_CONFIGURATION,
     )
-    kube_proxy = _addon(scope, versions.KUBE_PROXY, cluster, pins)
+    kube_proxy = managed_addon(scope, versions.KUBE_PROXY, cluster.name, pins)
     return [pod_identity_agent, vpc_cni, kube_proxy]
 
 
@@ -77,10 +78,12 @@ def late_addons(
     cluster: aws.eks.Cluster,
     pins: Mapping[str, str],
     node_group: aws.eks.NodeGroup,
-) -> None:
-    """Add-ons with Deployments: EKS reports them degraded until nodes can run them."""
-    _addon(scope, versions.COREDNS, cluster, pins, depends_on=[node_group])
-    ebs_identity = pod_identity_role(
+) -> aws.iam.Role:
+    """Add-ons with Deployments: EKS reports them degraded until nodes can run them.
+    Returns the EBS CSI driver's role: the managed policy covers EBS itself, and
+    components/aws/block_storage.py adds use of the environment's volume key to it."""
+    managed_addon(scope, versions.COREDNS, cluster.name, pins, depends_on=[node_group])
+    ebs_role, ebs_identity = pod_identity_role(
         scope,
         "ebs-csi",
         cluster,
@@ -89,4 +92,7 @@ def late_addons(
         "AmazonEBSCSIDriverPolicy",
         policy_path="service-role/",
     )
-    _addon(scope, versions.EBS_CSI_DRIVER, cluster, pins, depends_on=[node_group, ebs_identity])
+    managed_addon(
+        scope, versions.EBS_CSI_DRIVER, cluster.name, pins, depends_on=[node_group, ebs_identity]
+    )
+    return ebs_role

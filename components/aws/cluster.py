@@ -88,6 +88,8 @@ class Cluster(pulumi.ComponentResource):
     cluster_security_group_id: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    ebs_csi_role_name: pulumi.Output[str]
+    """Role of the EBS CSI driver (Pod Identity); BlockStorage lets it use the volume key."""
     kubeconfig: pulumi.Output[str]
     k8s_provider: k8s.Provider
 
@@ -205,7 +207,7 @@ class Cluster(pulumi.ComponentResource):
         node_group = system_node_group(
             scope, settings.system_node_group, cluster, args.private_subnet_ids, node_sg, early
         )
-        late_addons(scope, cluster, pins, node_group)
+        ebs_csi_role = late_addons(scope, cluster, pins, node_group)
 
         # ---------------------------------------------------------------- kubeconfig
         kubeconfig = pulumi.Output.all(
@@ -227,6 +229,7 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = node_sg.id
         self.kms_key_arn = secrets_key.arn
         self.kubeconfig = kubeconfig
+        self.ebs_csi_role_name = ebs_csi_role.name
         self.register_outputs(
             {
                 "name": self.name,
@@ -237,6 +240,7 @@ class Cluster(pulumi.ComponentResource):
                 "node_security_group_id": self.node_security_group_id,
                 "kms_key_arn": self.kms_key_arn,
                 "kubeconfig": self.kubeconfig,
+                "ebs_csi_role_name": self.ebs_csi_role_name,
             }
         )
 

@@ -44,20 +44,13 @@ def attach_managed_policy(
     )
 
 
-def pod_identity_role(
-    scope: ClusterScope,
-    role_name: str,
-    cluster: aws.eks.Cluster,
-    namespace: str,
-    service_account: str,
-    policy: str,
-    policy_path: str = "",
-) -> aws.eks.PodIdentityAssociation:
-    """An IAM role usable only by one service account of this cluster, bound to it
-    through an EKS Pod Identity association."""
-    name = scope.prefix
-    role = aws.iam.Role(
-        f"{name}-{role_name}-role",
+def service_account_role(
+    scope: ClusterScope, role_name: str, namespace: str, service_account: str
+) -> aws.iam.Role:
+    """`<prefix>-<role_name>-role`: an IAM role only one service account of this cluster
+    can assume through EKS Pod Identity (no permissions yet)."""
+    return aws.iam.Role(
+        f"{scope.prefix}-{role_name}-role",
         name_prefix=iam_name_prefix(scope.cluster_name, role_name),
         description=f"{namespace}/{service_account} in {scope.cluster_name}",
         assume_role_policy=json.dumps(
@@ -66,15 +59,47 @@ def pod_identity_role(
         tags=scope.tag(f"{role_name}-role"),
         opts=scope.opts(),
     )
-    attachment = attach_managed_policy(
-        scope, f"{name}-{role_name}-policy", role, policy, policy_path
-    )
+
+
+def bind_service_account(
+    scope: ClusterScope,
+    role_name: str,
+    cluster_name: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    role: aws.iam.Role,
+    depends_on: list[pulumi.Resource],
+) -> aws.eks.PodIdentityAssociation:
+    """`<prefix>-<role_name>-pod-identity`, after the role's permissions (`depends_on`), so
+    pods never start with a role that cannot do its job yet."""
     return aws.eks.PodIdentityAssociation(
-        f"{name}-{role_name}-pod-identity",
-        cluster_name=cluster.name,
+        f"{scope.prefix}-{role_name}-pod-identity",
+        cluster_name=cluster_name,
         namespace=namespace,
         service_account=service_account,
         role_arn=role.arn,
         tags=scope.tag(f"{role_name}-pod-identity"),
-        opts=scope.opts(depends_on=[attachment]),
+        opts=scope.opts(depends_on=depends_on),
     )
+
+
+def pod_identity_role(
+    scope: ClusterScope,
+    role_name: str,
+    cluster: aws.eks.Cluster,
+    namespace: str,
+    service_account: str,
+    policy: str,
+    policy_path: str = "",
+) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
+    """An IAM role with one AWS managed policy, usable only by one service account of this
+    cluster, bound to it through an EKS Pod Identity association. Returns both: callers
+    order things after the association and may add inline policies to the role."""
+    role = service_account_role(scope, role_name, namespace, service_account)
+    attachment = attach_managed_policy(
+        scope, f"{scope.prefix}-{role_name}-policy", role, policy, policy_path
+    )
+    association = bind_service_account(
+        scope, role_name, cluster.name, namespace, service_account, role, [attachment]
+    )
+    return role, association

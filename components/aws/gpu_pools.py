@@ -35,14 +35,17 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import versions
 from components._lib.naming import Tagger
-from components.aws.karpenter import SYSTEM_NAMESPACE, KarpenterScope, install_karpenter
+from components.aws.karpenter import (
+    SYSTEM_NAMESPACE,
+    KarpenterScope,
+    NodePoolShape,
+    NodePoolTarget,
+    declare_node_pool,
+    install_karpenter,
+)
 from components.k8s.nvidia_device_plugin import GPU_TAINT, nvidia_device_plugin
 from mlplat.config import GpuPoolConfig
-
-#: Root device of the AL2023 AMI family (the volume the OS, images and containers live on).
-ROOT_DEVICE = "/dev/xvda"
 
 #: Type token, by the rule in components/__init__.py.
 TOKEN = "mlplat:aws/gpu_pools:GpuNodePools"
@@ -122,6 +125,24 @@ def pool_requirements(pool: GpuPoolConfig) -> list[dict[str, object]]:
     return requirements
 
 
+def pool_shape(pool: GpuPoolConfig, team: str) -> NodePoolShape:
+    """A GPU pool as a Karpenter node pool: GPU taint, `nvidia.com/gpu` limit, and
+    consolidation only of empty nodes (WhenEmpty: idle GPU nodes scale to zero, but a
+    running job is never moved to repack nodes)."""
+    return NodePoolShape(
+        name=pool.name,
+        disk_size_gib=pool.disk_size_gib,
+        labels=node_labels(pool, team),
+        requirements=pool_requirements(pool),
+        taints=[dict(GPU_TAINT)],
+        expire_after=pool.expire_after,
+        limits={"nvidia.com/gpu": pool.gpu_limit},
+        consolidation_policy="WhenEmpty",
+        consolidate_after=pool.consolidate_after,
+        budget_nodes=pool.disruption_budget_nodes,
+    )
+
+
 class GpuNodePools(pulumi.ComponentResource):
     """Karpenter-managed GPU node pools on an EKS cluster."""
 
@@ -129,12 +150,14 @@ class GpuNodePools(pulumi.ComponentResource):
     controller_role_arn: pulumi.Output[str]
     interruption_queue_url: pulumi.Output[str]
     node_pool_names: list[str]
+    node_pool_target: NodePoolTarget
+    """Where and against which Karpenter this component declared its pools; CpuNodePools
+    declares its own with the same cluster, instance profile, dependencies and tags."""
 
     def __init__(
         self, name: str, args: GpuNodePoolsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self._args = args
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         karpenter = install_karpenter(
             KarpenterScope(
@@ -148,38 +171,19 @@ class GpuNodePools(pulumi.ComponentResource):
             )
         )
 
-        # NodeClasses and NodePools depend on the controller release, so on destroy they go
-        # first and Karpenter is still running to drain and terminate their nodes.
-        cr_opts = pulumi.ResourceOptions.merge(
-            k8s_opts,
-            pulumi.ResourceOptions(
-                depends_on=[
-                    karpenter.crds,
-                    karpenter.controller,
-                    karpenter.node_access,
-                    karpenter.instance_profile,
-                ]
-            ),
+        target = NodePoolTarget(
+            parent=self,
+            prefix=name,
+            team=args.team,
+            cluster_name=args.cluster_name,
+            k8s_provider=args.k8s_provider,
+            instance_profile=karpenter.instance_profile.name,
+            depends_on=karpenter.node_pool_dependencies(),
+            tags=args.tags,
         )
         for pool in args.pools:
-            node_class = k8s.apiextensions.CustomResource(
-                f"{name}-{pool.name}-nodeclass",
-                api_version="karpenter.k8s.aws/v1",
-                kind="EC2NodeClass",
-                metadata={"name": pool.name, "labels": {"mlplat.io/team": args.team}},
-                spec=self._node_class_spec(pool, karpenter.instance_profile.name),
-                opts=cr_opts,
-            )
-            k8s.apiextensions.CustomResource(
-                f"{name}-{pool.name}-nodepool",
-                api_version="karpenter.sh/v1",
-                kind="NodePool",
-                metadata={"name": pool.name, "labels": {"mlplat.io/team": args.team}},
-                spec=self._node_pool_spec(pool),
-                opts=pulumi.ResourceOptions.merge(
-                    cr_opts, pulumi.ResourceOptions(depends_on=[node_class])
-                ),
-            )
+            declare_node_pool(target, pool_shape(pool, args.team))
+        self.node_pool_target = target
 
         nvidia_device_plugin(f"{name}-nvidia-device-plugin", SYSTEM_NAMESPACE, k8s_opts)
 
@@ -195,66 +199,3 @@ class GpuNodePools(pulumi.ComponentResource):
                 "node_pool_names": self.node_pool_names,
             }
         )
-
-    def _node_class_spec(
-        self, pool: GpuPoolConfig, instance_profile: pulumi.Output[str]
-    ) -> dict[str, object]:
-        discovery = {"tags": {"karpenter.sh/discovery": self._args.cluster_name}}
-        return {
-            # A pinned release, never @latest: a new AMI reaches nodes only through a
-            # reviewed change of components/versions.py (Karpenter then drifts the nodes).
-            "amiSelectorTerms": [{"alias": versions.AMI_ALIAS}],
-            "instanceProfile": instance_profile,
-            "subnetSelectorTerms": [discovery],
-            "securityGroupSelectorTerms": [discovery],
-            "associatePublicIPAddress": False,
-            # IMDSv2 only, and one hop: containers (which sit one hop further away) cannot
-            # reach the node's credentials; pods get theirs from Pod Identity.
-            "metadataOptions": {
-                "httpEndpoint": "enabled",
-                "httpProtocolIPv6": "disabled",
-                "httpPutResponseHopLimit": 1,
-                "httpTokens": "required",
-            },
-            "blockDeviceMappings": [
-                {
-                    "deviceName": ROOT_DEVICE,
-                    "ebs": {
-                        "volumeSize": f"{pool.disk_size_gib}Gi",
-                        "volumeType": "gp3",
-                        "iops": 3000,
-                        "throughput": 125,
-                        # Encrypted with the account's aws/ebs key (see kms_key_arn).
-                        "encrypted": True,
-                        "deleteOnTermination": True,
-                    },
-                }
-            ],
-            "detailedMonitoring": False,
-            "tags": {**self._args.tags, "mlplat.io/pool": pool.name},
-        }
-
-    def _node_pool_spec(self, pool: GpuPoolConfig) -> dict[str, object]:
-        return {
-            "template": {
-                "metadata": {"labels": node_labels(pool, self._args.team)},
-                "spec": {
-                    "nodeClassRef": {
-                        "group": "karpenter.k8s.aws",
-                        "kind": "EC2NodeClass",
-                        "name": pool.name,
-                    },
-                    "requirements": pool_requirements(pool),
-                    "taints": [dict(GPU_TAINT)],
-                    "expireAfter": pool.expire_after,
-                },
-            },
-            "limits": {"nvidia.com/gpu": pool.gpu_limit},
-            "disruption": {
-                # WhenEmpty: a node is removed once no (non-daemon) pod runs on it, so idle GPU
-                # nodes scale to zero, but a running job is never moved to repack nodes.
-                "consolidationPolicy": "WhenEmpty",
-                "consolidateAfter": pool.consolidate_after,
-                "budgets": [{"nodes": pool.disruption_budget_nodes}],
-            },
-        }

@@ -1,15 +1,17 @@
 """Karpenter on EKS: the identity of the nodes it launches, the interruption queue, and the
 controller (IAM role via Pod Identity, least-privilege policy, CRD and controller charts).
 
-Everything here is a child of the calling component (GpuNodePools); the node pools
-themselves (EC2NodeClass, NodePool) are built in gpu_pools.py. The policy documents are data
-in components/_lib/karpenter_iam.py.
+Everything here is a child of the calling component (GpuNodePools). The node pools
+(EC2NodeClass + NodePool) of GPU pools (gpu_pools.py) and CPU pools (cpu_pools.py) are
+declared by `declare_node_pool` below, so both kinds share one node class (pinned AMI,
+IMDSv2 with hop limit 1, encrypted root volume) and one NodePool shape. The policy documents
+are data in components/_lib/karpenter_iam.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -37,6 +39,9 @@ NODE_MANAGED_POLICIES: Mapping[str, str] = {
     "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
     "ssm": "AmazonSSMManagedInstanceCore",
 }
+
+#: Root device of the AL2023 AMI family (the volume the OS, images and containers live on).
+ROOT_DEVICE = "/dev/xvda"
 
 #: Node label of the Cluster's system node group (components/aws/system_nodes.py); the
 #: controller runs there, never on nodes it manages itself.
@@ -77,6 +82,137 @@ class Karpenter:
     controller_role: aws.iam.Role
     crds: k8s.helm.v3.Release
     controller: k8s.helm.v3.Release
+
+
+    def node_pool_dependencies(self) -> list[pulumi.Resource]:
+        """What EC2NodeClasses and NodePools wait for: on destroy they then go first, while
+        Karpenter still runs to drain and terminate their nodes."""
+        return [self.crds, self.controller, self.node_access, self.instance_profile]
+
+
+@dataclass(frozen=True)
+class NodePoolShape:
+    """What distinguishes one Karpenter node pool (EC2NodeClass + NodePool) from another."""
+
+    name: str
+    disk_size_gib: int
+    labels: Mapping[str, str]
+    requirements: Sequence[Mapping[str, object]]
+    taints: Sequence[Mapping[str, str]]
+    expire_after: str
+    limits: Mapping[str, object]
+    consolidation_policy: str
+    consolidate_after: str
+    budget_nodes: str
+
+
+def node_class_spec(
+    shape: NodePoolShape,
+    cluster_name: str,
+    instance_profile: pulumi.Input[str],
+    tags: Mapping[str, str],
+) -> dict[str, object]:
+    """EC2NodeClass spec shared by every pool."""
+    discovery = {"tags": {"karpenter.sh/discovery": cluster_name}}
+    return {
+        # A pinned release, never @latest: a new AMI reaches nodes only through a
+        # reviewed change of components/versions.py (Karpenter then drifts the nodes).
+        "amiSelectorTerms": [{"alias": versions.AMI_ALIAS}],
+        "instanceProfile": instance_profile,
+        "subnetSelectorTerms": [discovery],
+        "securityGroupSelectorTerms": [discovery],
+        "associatePublicIPAddress": False,
+        # IMDSv2 only, and one hop: containers (which sit one hop further away) cannot
+        # reach the node's credentials; pods get theirs from Pod Identity.
+        "metadataOptions": {
+            "httpEndpoint": "enabled",
+            "httpProtocolIPv6": "disabled",
+            "httpPutResponseHopLimit": 1,
+            "httpTokens": "required",
+        },
+        "blockDeviceMappings": [
+            {
+                "deviceName": ROOT_DEVICE,
+                "ebs": {
+                    "volumeSize": f"{shape.disk_size_gib}Gi",
+                    "volumeType": "gp3",
+                    "iops": 3000,
+                    "throughput": 125,
+                    # Encrypted with the account's aws/ebs key: the controller then needs
+                    # no KMS grants, and the cluster's secrets key keeps one purpose.
+                    "encrypted": True,
+                    "deleteOnTermination": True,
+                },
+            }
+        ],
+        "detailedMonitoring": False,
+        "tags": {**tags, "mlplat.io/pool": shape.name},
+    }
+
+
+def node_pool_spec(shape: NodePoolShape) -> dict[str, object]:
+    """NodePool spec referencing the pool's own EC2NodeClass."""
+    return {
+        "template": {
+            "metadata": {"labels": dict(shape.labels)},
+            "spec": {
+                "nodeClassRef": {
+                    "group": "karpenter.k8s.aws",
+                    "kind": "EC2NodeClass",
+                    "name": shape.name,
+                },
+                "requirements": [dict(r) for r in shape.requirements],
+                "taints": [dict(t) for t in shape.taints],
+                "expireAfter": shape.expire_after,
+            },
+        },
+        "limits": dict(shape.limits),
+        "disruption": {
+            "consolidationPolicy": shape.consolidation_policy,
+            "consolidateAfter": shape.consolidate_after,
+            "budgets": [{"nodes": shape.budget_nodes}],
+        },
+    }
+
+
+@dataclass(frozen=True)
+class NodePoolTarget:
+    """Where pools are declared: parent, child name prefix, cluster and its Karpenter."""
+
+    parent: pulumi.ComponentResource
+    prefix: str
+    team: str
+    cluster_name: str
+    k8s_provider: k8s.Provider
+    instance_profile: pulumi.Input[str]
+    depends_on: Sequence[pulumi.Resource]
+    tags: Mapping[str, str]
+
+
+def declare_node_pool(target: NodePoolTarget, shape: NodePoolShape) -> None:
+    """EC2NodeClass `<prefix>-<pool>-nodeclass` and NodePool `<prefix>-<pool>-nodepool`."""
+    cr_opts = pulumi.ResourceOptions(
+        parent=target.parent, provider=target.k8s_provider, depends_on=list(target.depends_on)
+    )
+    metadata = {"name": shape.name, "labels": {"mlplat.io/team": target.team}}
+    node_class = k8s.apiextensions.CustomResource(
+        f"{target.prefix}-{shape.name}-nodeclass",
+        api_version="karpenter.k8s.aws/v1",
+        kind="EC2NodeClass",
+        metadata=metadata,
+        spec=node_class_spec(shape, target.cluster_name, target.instance_profile, target.tags),
+        opts=cr_opts,
+    )
+    k8s.apiextensions.CustomResource(
+        f"{target.prefix}-{shape.name}-nodepool",
+        api_version="karpenter.sh/v1",
+        kind="NodePool",
+        metadata=metadata,
+        spec=node_pool_spec(shape),
+        opts=pulumi.ResourceOptions.merge(
+            cr_opts, pulumi.ResourceOptions(depends_on=[node_class])
+        ),
+    )
 
 
 def install_karpenter(scope: KarpenterScope) -> Karpenter:

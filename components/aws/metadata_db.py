@@ -31,6 +31,7 @@ from components._lib.kms import rotating_key
 from components._lib.log_group import account_context, encrypted_log_group
 from components._lib.naming import Tagger
 from components._lib.policies import account_key_policy
+from components._lib.security_group import single_port_security_group
 from mlplat.config import MetadataDbConfig
 
 POSTGRES_PORT = 5432
@@ -129,23 +130,14 @@ class MetadataDb(pulumi.ComponentResource):
             for log_type in LOG_EXPORTS
         ]
 
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        security_group = single_port_security_group(
+            prefix=name,
             description=f"Metadata database of {args.environment}",
             vpc_id=args.vpc_id,
-            tags=tag("sg"),
-            opts=child,
-        )
-        # No egress rule: the database initiates no connections.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from cluster nodes and pods",
-            tags=tag("from-nodes"),
+            client_security_group_id=args.client_security_group_id,
+            port=POSTGRES_PORT,
+            rule_description="PostgreSQL from cluster nodes and pods",
+            tag=tag,
             opts=child,
         )
         subnet_group = aws.rds.SubnetGroup(

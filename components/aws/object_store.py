@@ -28,13 +28,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._lib.kms import rotating_key
+from components._lib.kms import service_only_key
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components._lib.policies import (
     access_log_bucket_policy,
     data_bucket_policy,
-    service_only_key_policy,
 )
 from mlplat.config import ACCESS_LOG_PURPOSE, BucketConfig, ObjectStoreConfig
 
@@ -94,17 +93,13 @@ class ObjectStore(pulumi.ComponentResource):
         self._tag = Tagger(args.tags, name)
         where = account_context(pulumi.InvokeOutputOptions(parent=self))
 
-        key = rotating_key(
+        key = service_only_key(
             resource_name=f"{name}-key",
             description=f"Encrypts the object store of {args.environment}",
-            policy=pulumi.Output.all(where.partition, where.account, where.region).apply(
-                lambda v: json.dumps(
-                    service_only_key_policy(v[0], v[1], f"s3.{v[2]}.amazonaws.com")
-                )
-            ),
+            service="s3",
+            where=where,
             alias_name=f"alias/mlplat/{args.environment}/object-store",
             tag=self._tag,
-            role="key",
             opts=pulumi.ResourceOptions(parent=self),
         )
 

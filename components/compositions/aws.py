@@ -16,11 +16,14 @@ import pulumi_aws as aws
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components.aws.alerts import alarm_topic
+from components.aws.block_storage import BlockStorage, BlockStorageArgs
 from components.aws.cluster import Cluster, ClusterArgs
+from components.aws.cpu_pools import CpuNodePools, CpuNodePoolsArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.network import Network, NetworkArgs
 from components.aws.object_store import ObjectStore, ObjectStoreArgs
+from components.aws.shared_filesystem import SharedFilesystem, SharedFilesystemArgs
 from components.aws.team_access import (
     POD_IDENTITY_AGENT,
     ServiceAccountGrant,
@@ -46,12 +49,16 @@ TOKEN = "mlplat:compositions/aws:TeamEnvironment"
 
 
 class TeamEnvironment(pulumi.ComponentResource):
-    """Network, EKS cluster, GPU node pools and (when configured) the object store, the
+    """Network, EKS cluster, the default StorageClass, GPU node pools, CPU node pools and
+    (when configured) the shared file system, the object store, the
     metadata database and the team's tenancy (namespaces, access) of one team environment."""
 
     network: Network
     cluster: Cluster
     gpu_node_pools: GpuNodePools
+    cpu_node_pools: CpuNodePools | None
+    block_storage: BlockStorage
+    shared_filesystem: SharedFilesystem | None
     object_store: ObjectStore | None
     metadata_db: MetadataDb | None
     tenancy: TeamTenancy | None
@@ -109,6 +116,51 @@ class TeamEnvironment(pulumi.ComponentResource):
             ),
             child,
         )
+        self.cpu_node_pools = None
+        if config.cpu_pools:
+            self.cpu_node_pools = CpuNodePools(
+                f"{name}-cpu",
+                CpuNodePoolsArgs(
+                    pools=config.cpu_pools,
+                    team=config.team,
+                    gpu_pools_target=self.gpu_node_pools.node_pool_target,
+                ),
+                child,
+            )
+        # One reclaim policy for both StorageClasses (EBS and, if present, EFS).
+        reclaim_policy = config.block_storage.effective_reclaim_policy(config.deletion_protection)
+        self.block_storage = BlockStorage(
+            f"{name}-block-storage",
+            BlockStorageArgs(
+                environment=cluster_name,
+                ebs_csi_role_name=self.cluster.ebs_csi_role_name,
+                k8s_provider=self.cluster.k8s_provider,
+                reclaim_policy=reclaim_policy,
+                tags=tags,
+            ),
+            child,
+        )
+        self.shared_filesystem = None
+        if config.shared_filesystem is not None:
+            self.shared_filesystem = SharedFilesystem(
+                f"{name}-shared-fs",
+                SharedFilesystemArgs(
+                    settings=config.shared_filesystem,
+                    environment=cluster_name,
+                    cluster_name=cluster_name,
+                    cluster_name_output=self.cluster.name,
+                    kubernetes_version=config.cluster.kubernetes_version,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    subnet_count=config.network.availability_zones,
+                    node_security_group_id=self.cluster.node_security_group_id,
+                    k8s_provider=self.cluster.k8s_provider,
+                    backup=config.shared_filesystem.effective_backup(config.deletion_protection),
+                    reclaim_policy=reclaim_policy,
+                    tags=tags,
+                ),
+                child,
+            )
         self.object_store = None
         if config.object_store is not None:
             self.object_store = ObjectStore(
@@ -160,6 +212,9 @@ class TeamEnvironment(pulumi.ComponentResource):
             "cluster_name": self.cluster.name,
             "cluster_endpoint": self.cluster.endpoint,
             "gpu_node_pools": self.gpu_node_pools.node_pool_names,
+            "cpu_node_pools": self.cpu_node_pools.node_pool_names if self.cpu_node_pools
+            else [],
+            "storage_class": self.block_storage.storage_class_name,
         })
 
     def _tenancy(

@@ -7,8 +7,12 @@ one module per layer:
     cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
                                        SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)
     gpu_pools.py    mlplat:gpuPools   (GpuPoolConfig, CapacityType, PoolPurpose)
+    cpu_pools.py    mlplat:cpuPools   (CpuPoolConfig, TaintConfig, CpuArchitecture,
+                                       TaintEffect, ConsolidationPolicy)
+    block_storage.py mlplat:blockStorage (BlockStorageConfig, ReclaimPolicy)
     object_store.py mlplat:objectStore (ObjectStoreConfig, BucketConfig, AccessLogsConfig)
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
+    shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -24,11 +28,19 @@ re-exported so callers import from `mlplat.config`.
 """
 
 from mlplat.config.base import CLOUDWATCH_RETENTION_DAYS, CONFIG_NAMESPACE, ConfigError, Env
+from mlplat.config.block_storage import BlockStorageConfig, ReclaimPolicy
 from mlplat.config.cluster import (
     SUPPORTED_KUBERNETES_VERSIONS,
     ClusterConfig,
     EndpointAccessConfig,
     SystemNodeGroupConfig,
+)
+from mlplat.config.cpu_pools import (
+    ConsolidationPolicy,
+    CpuArchitecture,
+    CpuPoolConfig,
+    TaintConfig,
+    TaintEffect,
 )
 from mlplat.config.environment import (
     INTERRUPTION_QUEUE_SUFFIX,
@@ -62,6 +74,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
     BucketAccessLevel,
     BucketGrantConfig,
@@ -88,13 +101,17 @@ __all__ = [
     "SUPPORTED_KUBERNETES_VERSIONS",
     "TAGS_ADDED_PER_RESOURCE",
     "AccessLogsConfig",
+    "BlockStorageConfig",
     "BucketAccessLevel",
     "BucketConfig",
     "BucketGrantConfig",
     "CapacityType",
     "ClusterConfig",
     "ConfigError",
+    "ConsolidationPolicy",
     "ContainerDefaultsConfig",
+    "CpuArchitecture",
+    "CpuPoolConfig",
     "DbAlarmsConfig",
     "EndpointAccessConfig",
     "Env",
@@ -109,9 +126,14 @@ __all__ = [
     "PodSecurityLevel",
     "PoolPurpose",
     "QuotaConfig",
+    "ReclaimPolicy",
     "ServiceAccountConfig",
+    "SharedFilesystemConfig",
     "SystemNodeGroupConfig",
+    "TaintConfig",
+    "TaintEffect",
     "TenancyConfig",
+    "ThroughputMode",
     "environment_from_pulumi",
     "environment_from_stack_config",
     "load_stack_file",

@@ -11,6 +11,9 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:network: {...}
       mlplat:cluster: {...}
       mlplat:gpuPools: [...]
+      mlplat:cpuPools: [...]      # optional: Karpenter pools without GPUs
+      mlplat:blockStorage: {...}  # optional: the default StorageClass's settings
+      mlplat:sharedFilesystem: {...}  # optional: absent means no shared file system
       mlplat:objectStore: {...}   # optional: absent means no buckets
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
@@ -34,11 +37,14 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import CONFIG_NAMESPACE, ConfigError, DnsLabel, Env, _Model
+from mlplat.config.block_storage import BlockStorageConfig, ReclaimPolicy
 from mlplat.config.cluster import ClusterConfig
+from mlplat.config.cpu_pools import CpuPoolConfig
 from mlplat.config.gpu_pools import GpuPoolConfig
 from mlplat.config.metadata_db import MIN_PROD_BACKUP_RETENTION_DAYS, MetadataDbConfig
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
+from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
 from mlplat.core.errors import broken_rules, format_validation_errors
 
@@ -102,6 +108,15 @@ class EnvironmentConfig(_Model):
     gpu_pools: list[GpuPoolConfig] = Field(
         default_factory=list, description="Karpenter GPU node pools."
     )
+    cpu_pools: list[CpuPoolConfig] = Field(
+        default_factory=list,
+        description="Karpenter CPU node pools (no GPUs), beside the GPU pools.",
+    )
+    block_storage: BlockStorageConfig = Field(
+        default_factory=BlockStorageConfig,
+        description="The default StorageClass `gp3-encrypted` (EBS gp3, the environment's "
+        "volume KMS key).",
+    )
     protect_data: bool | None = Field(
         default=None,
         description="Deletion protection on stateful resources. Defaults to true in prod and "
@@ -122,6 +137,12 @@ class EnvironmentConfig(_Model):
         default=None,
         description="PostgreSQL metadata database. Absent: no database; `{}` gives the "
         "defaults.",
+    )
+    shared_filesystem: SharedFilesystemConfig | None = Field(
+        default=None,
+        description="EFS file system for training data shared by the team's pods, with the "
+        "EFS CSI driver and StorageClass `efs-shared`. Absent (default): none; `{}` gives "
+        "the defaults.",
     )
     tenancy: TenancyConfig | None = Field(
         default=None,
@@ -277,10 +298,32 @@ class EnvironmentConfig(_Model):
                 f"team and env make the interruption queue name {queue_name!r} "
                 f"({len(queue_name)} characters); SQS allows {SQS_QUEUE_NAME_MAX}"
             )
-        names = [pool.name for pool in self.gpu_pools]
+        # NodePools and EC2NodeClasses are cluster-scoped: GPU and CPU pools share one
+        # name space.
+        names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.cpu_pools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            problems.append(f"gpuPools: duplicate pool names {duplicates}")
+            problems.append(f"gpuPools/cpuPools: duplicate pool names {duplicates}")
+        if (
+            self.env is Env.PROD
+            and self.block_storage.reclaim_policy is ReclaimPolicy.DELETE
+            and self.protect_data is not False
+        ):
+            problems.append(
+                "blockStorage.reclaimPolicy is Delete in prod; use Retain, or set "
+                "protectData: false to accept losing volumes with their claims"
+            )
+        shared = self.shared_filesystem
+        if (
+            self.env is Env.PROD
+            and shared is not None
+            and shared.backup is False
+            and self.protect_data is not False
+        ):
+            problems.append(
+                "sharedFilesystem.backup is false in prod; prod file systems are backed up "
+                "unless protectData is explicitly false"
+            )
         if problems:
             raise broken_rules("environment", problems)
         return self

@@ -177,8 +177,9 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
                 message.partition(";")[0])
         )) if names else []
         if mentioned:
-            for name in mentioned:
-                message = message.removeprefix(f"{name}: ")
+            # "gpuPools: ..." or "gpuPools/cpuPools: ..." once the path says it
+            message = re.sub(rf"^(?:{'|'.join(map(re.escape, mentioned))})"
+                             rf"(?:/(?:{'|'.join(map(re.escape, mentioned))}))*: ", "", message)
             paths = [field_path((*loc, *_parts(name))) for name in mentioned]
             return ", ".join(paths) + ": ", message
     if not loc:

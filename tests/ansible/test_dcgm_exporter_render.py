@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROLES_DIR
+from ansible_helpers import ROLES_DIR
 from test_node_exporter_render import check_golden, exporter_renderer, unit_settings
 
 pytestmark = pytest.mark.unit

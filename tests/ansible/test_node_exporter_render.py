@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROLES_DIR
+from ansible_helpers import ROLES_DIR
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROLES_DIR, tool
+from ansible_helpers import ROLES_DIR, tool
 from test_node_exporter_render import Renderer, check_golden, role_vars
 
 pytestmark = pytest.mark.unit

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ANSIBLE_DIR, REPO, ROLES_DIR, all_roles, ansible_env, tool
+from ansible_helpers import ANSIBLE_DIR, REPO, ROLES_DIR, all_roles, ansible_env, tool
 
 pytestmark = pytest.mark.unit
 
@@ -40,17 +40,47 @@ def _gen_module():
     return roles
 
 
+def _entry_points(role: str) -> set[str]:
+    specs = _load(ROLES_DIR / role / "meta" / "argument_specs.yml") or {}
+    return set(specs.get("argument_specs") or {})
+
+
+def _is_library(role: str) -> bool:
+    """A role of shared steps (internal_common): entry points only, no phases of its own."""
+    return not (ROLES_DIR / role / "tasks" / "main.yml").exists() and _entry_points(role) - {"main"}
+
+
+PHASED_ROLES = [r for r in all_roles() if not _is_library(r)]
+LIBRARY = "internal_common"
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    """Every task of a task list, blocks flattened."""
+    out: list[dict[str, Any]] = []
+    for task in node or []:
+        out.append(task)
+        for key in ("block", "rescue", "always"):
+            out += _walk(task.get(key))
+    return out
+
+
+def _tasks(role: str, name: str) -> list[dict[str, Any]]:
+    return _walk(_load(ROLES_DIR / role / "tasks" / name))
+
+
 @pytest.mark.parametrize("role", all_roles())
 def test_role_layout(role: str) -> None:
     root = ROLES_DIR / role
-    for rel in (
-        "defaults/main.yml",
-        "meta/main.yml",
-        "meta/argument_specs.yml",
-        "tasks/main.yml",
-        "README.md",
-    ):
+    for rel in ("defaults/main.yml", "meta/main.yml", "meta/argument_specs.yml", "README.md"):
         assert (root / rel).is_file(), f"{role}: missing {rel}"
+    if _is_library(role):
+        # Every task file is an entry point documented (and validated) in argument_specs.
+        files = {p.stem for p in (root / "tasks").glob("*.yml")}
+        assert files == _entry_points(role) - {"main"}, (
+            f"{role}: task files {sorted(files)} vs entry points {sorted(_entry_points(role))}"
+        )
+        return
+    assert (root / "tasks" / "main.yml").is_file(), f"{role}: missing tasks/main.yml"
     # Handlers live in the role, or in the shared internal role it delegates to.
     delegated = [
         r
@@ -64,6 +94,83 @@ def test_role_layout(role: str) -> None:
     positions = [main.find(p) for p in PHASES]
     assert all(p >= 0 for p in positions), f"{role}: tasks/main.yml must include {PHASES}"
     assert positions == sorted(positions), f"{role}: phases must run in order {PHASES}"
+
+
+@pytest.mark.parametrize("role", PHASED_ROLES)
+def test_phases_are_static_imports_tagged_by_role_and_phase(role: str) -> None:
+    """The tag scheme of docs/roles.md: every phase carries <role>, <phase>, <role>_<phase>;
+    preflight also carries always. Static imports, so the tags reach every task inside."""
+    phases = {}
+    for task in _tasks(role, "main.yml"):
+        for module in ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks"):
+            if task.get(module) in PHASES:
+                phases[task[module]] = (module, set(task.get("tags") or []))
+    assert set(phases) == set(PHASES), f"{role}: phases found in main.yml: {sorted(phases)}"
+    for file, (module, tags) in phases.items():
+        phase = file.removesuffix(".yml")
+        assert module == "ansible.builtin.import_tasks", f"{role}: {file} is not imported"
+        want = {role, phase, f"{role}_{phase}"} | ({"always"} if phase == "preflight" else set())
+        assert tags == want, f"{role}: {file} tags {sorted(tags)}, want {sorted(want)}"
+
+
+@pytest.mark.parametrize("role", PHASED_ROLES)
+def test_dynamic_includes_hand_on_the_phase_tags(role: str) -> None:
+    """Tasks of a dynamic include do not inherit tags: each must pass them through apply."""
+    for file in sorted((ROLES_DIR / role / "tasks").glob("*.yml")):
+        for task in _walk(_load(file)):
+            for module in ("ansible.builtin.include_tasks", "ansible.builtin.include_role"):
+                if module in task:
+                    args = task[module] if isinstance(task[module], dict) else {}
+                    tags = (args.get("apply") or {}).get("tags") or []
+                    assert role in tags, f"{role}/{file.name}: {task['name']!r} applies {tags}"
+
+
+@pytest.mark.parametrize("role", PHASED_ROLES)
+def test_preflight_asserts_the_one_os_list(role: str) -> None:
+    imports = [
+        t
+        for t in _tasks(role, "preflight.yml")
+        if (t.get("ansible.builtin.import_role") or {}).get("tasks_from") == "os_preflight.yml"
+    ]
+    assert len(imports) == 1, f"{role}: preflight.yml must import {LIBRARY}'s os_preflight once"
+    assert imports[0]["ansible.builtin.import_role"]["name"] == LIBRARY
+    assert imports[0]["vars"] == {"internal_common_role": role}
+    # No second list of supported releases in the role's variables.
+    for file in sorted((ROLES_DIR / role).glob("*/main.yml")):
+        data = _load(file)
+        lists = [v for v in data.values() if isinstance(v, list)] if isinstance(data, dict) else []
+        assert not any("Debian 12" in v for v in lists), (
+            f"{file.relative_to(ROLES_DIR)} lists supported releases; use {LIBRARY}'s vars"
+        )
+
+
+def test_supported_os_list_is_in_the_library() -> None:
+    private = _load(ROLES_DIR / LIBRARY / "vars" / "main.yml")
+    assert private["_internal_common_supported_os"] == ["Debian 12", "Ubuntu 22.04", "Ubuntu 24.04"]
+
+
+@pytest.mark.parametrize("role", PHASED_ROLES)
+def test_apt_tasks_leave_the_cache_to_the_library(role: str) -> None:
+    """One lists refresh per run (internal_common's apt_cache), never one per apt task."""
+    apt_tasks = [
+        (f.name, t)
+        for f in sorted((ROLES_DIR / role / "tasks").glob("*.yml"))
+        for t in _walk(_load(f))
+        if "ansible.builtin.apt" in t
+    ]
+    for file, task in apt_tasks:
+        args = task["ansible.builtin.apt"]
+        assert "cache_valid_time" not in args, f"{role}/{file}: {task['name']!r}"
+        # Only a task right after adding a repository may update, and only then.
+        assert args.get("update_cache") in (None, "{{ _nvidia_gpu_sources is changed }}"), (
+            f"{role}/{file}: {task['name']!r} updates the cache itself"
+        )
+    if apt_tasks:
+        first = _tasks(role, "install.yml")[0]
+        assert first.get("ansible.builtin.import_role") == {
+            "name": LIBRARY,
+            "tasks_from": "apt_cache.yml",
+        }, f"{role}: install.yml must start with {LIBRARY}'s apt_cache"
 
 
 @pytest.mark.parametrize("role", all_roles())

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ANSIBLE_DIR, ansible_env, tool
+from ansible_helpers import ANSIBLE_DIR, ansible_env, tool
 
 pytestmark = pytest.mark.unit
 

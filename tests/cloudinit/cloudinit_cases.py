@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from mlplat.core.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 EXAMPLES_DIR = REPO / "cloud-init" / "examples"
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 # Refresh the golden files instead of comparing:  MLPLAT_UPDATE_GOLDEN=1 pytest tests/cloudinit

@@ -13,10 +13,11 @@ from cloudinit_cases import load_example, template_of
 
 from mlplat.cloudinit import render
 from mlplat.cloudinit.checks import find_secret
+from mlplat.core.paths import CLOUD_INIT_DIR
 
 pytestmark = pytest.mark.unit
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "cloud-init" / "examples"
+EXAMPLES = CLOUD_INIT_DIR / "examples"
 STAGED_SUDOERS = "/etc/mlplat/sudoers.staged/60-mlplat-admin"
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-mlplat-hardening.conf"
 

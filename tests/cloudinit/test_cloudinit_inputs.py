@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,11 @@ from pydantic import BaseModel, ValidationError
 from mlplat.cloudinit import GpuNodeInputs, OnpremHostInputs, render
 from mlplat.cloudinit.render import TemplateNotFound
 from mlplat.core.errors import format_validation_errors
+from mlplat.core.paths import CLOUD_INIT_DIR
 
 pytestmark = pytest.mark.unit
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "cloud-init" / "examples"
+EXAMPLES = CLOUD_INIT_DIR / "examples"
 GPU = load_example(EXAMPLES / "gpu-node--ansible-pull.yaml")
 ONPREM = load_example(EXAMPLES / "onprem-host--default.yaml")
 GOOD_KEY = GPU["admin"]["ssh_authorized_keys"][0]

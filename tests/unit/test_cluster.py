@@ -270,7 +270,7 @@ def test_deletion_protection_follows_the_environment(default_plan: Plan, prod_pl
 def test_pin_table_covers_every_supported_kubernetes_version() -> None:
     assert set(_addons.ADDON_VERSIONS) == set(SUPPORTED_KUBERNETES_VERSIONS)
     for version, row in _addons.ADDON_VERSIONS.items():
-        assert set(row) == set(_addons.ADDON_NAMES), version
+        assert set(row) == {*_addons.ADDON_NAMES, *_addons.OPTIONAL_ADDON_NAMES}, version
         for addon, pin in row.items():
             assert re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", pin), (version, addon, pin)
         # kube-proxy must match the control plane's minor version.
@@ -290,7 +290,9 @@ def test_addons_are_installed_with_the_pinned_versions(
 
 def _assert_pinned_addons(plan: Plan, version: str) -> None:
     installed = {a.inputs["addon_name"]: a.inputs["addon_version"] for a in children(plan, ADDON)}
-    assert installed == dict(_addons.ADDON_VERSIONS[version])
+    expected = {name: pin for name, pin in _addons.ADDON_VERSIONS[version].items()
+                if name in _addons.ADDON_NAMES}
+    assert installed == expected
     assert all(installed.values())
 
 

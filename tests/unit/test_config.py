@@ -162,7 +162,8 @@ def test_pool_needs_instance_types_or_families(demo_config):
 
 def test_duplicate_pool_names(demo_config):
     demo_config["mlplat:gpuPools"].append(copy.deepcopy(demo_config["mlplat:gpuPools"][0]))
-    assert "gpuPools: duplicate pool names ['training']" in error_of(demo_config)
+    assert error_of(demo_config) == (
+        f"{SOURCE}: mlplat:gpuPools, mlplat:cpuPools: duplicate pool names ['training']")
 
 
 def test_bad_duration(demo_config):

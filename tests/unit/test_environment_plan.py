@@ -32,7 +32,8 @@ def test_demo_plan_is_a_complete_environment(demo_plan):
                   "kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes"):
         assert demo_plan.of_type(token), f"no {token} in the demo plan"
     nodepools = [r for r in demo_plan.of_type("kubernetes:karpenter.sh/v1:NodePool")]
-    assert sorted(r.inputs["metadata"]["name"] for r in nodepools) == ["serving", "training"]
+    assert sorted(r.inputs["metadata"]["name"] for r in nodepools) == [
+        "general", "preprocessing", "serving", "training"]
 
 
 def test_every_taggable_aws_resource_carries_the_required_tags(demo_plan):

@@ -1,4 +1,8 @@
-"""Shared helpers for the non-root Ansible tests (lint, syntax, role contracts)."""
+"""Shared helpers for the non-root Ansible tests (lint, syntax, role contracts).
+
+A plain module, imported by name (``from ansible_helpers import ...``): some helpers are
+needed at collection time (``parametrize``), where fixtures cannot help.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_DIR = REPO / "ansible"
+from mlplat.core.paths import ANSIBLE_DIR, REPO_ROOT
+
+REPO = REPO_ROOT
 ROLES_DIR = ANSIBLE_DIR / "roles"
 VENV_BIN = Path(sys.executable).parent
 
