@@ -156,3 +156,11 @@ def test_yaml_types_that_are_not_plain_data_are_refused(tmp_path: Path, old: str
     text = DEMO.replace(old, new, 1)
     assert text != DEMO
     assert f"{tag} values are not accepted" in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["0", "-0", "'no'", "'off'"])
+def test_every_switch_is_true_or_false_nothing_else(tmp_path: Path, value: str) -> None:
+    # After publicAccess, the search found `sharedFilesystem.backup: -0` read as false.
+    text = DEMO.replace("    backup: true", f"    backup: {value}", 1)
+    assert text != DEMO
+    assert "mlplat:sharedFilesystem.backup: must be true or false" in refused(tmp_path, text)
