@@ -123,7 +123,7 @@ def render() -> str:
         "as plain data: a key written twice, aliases that expand past a bound or refer to",
         "themselves, nesting deeper than 64 levels, files over 1 MiB and values YAML cannot",
         "build (`2026-13-45`) are refused with their line. Numbers are not read from booleans",
-        "(`gpuLimit: yes`) and `publicAccess` is `true` or `false` only; a quoted number",
+        "(`gpuLimit: yes`) and switches are `true` or `false`, nothing else; a quoted number",
         '(`"5"`) is read as the number it spells. Every broken rule is reported, naming the',
         "fields it reads; rules on the whole environment run once its fields are valid (they",
         "read them).",
