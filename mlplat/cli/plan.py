@@ -32,14 +32,21 @@ STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's sta
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes for several stacks; 0 means one per CPU.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only one summary line per stack.")
+@click.option("--no-cache", is_flag=True,
+              help="Plan every stack afresh instead of reusing cached plans of unchanged "
+                   "inputs (the fresh plans are cached).")
 def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
-         json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool) -> None:
+         json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool,
+         no_cache: bool) -> None:
     """Plan STACK offline: every resource `pulumi up` would create, with no credentials.
 
     Several stacks (or --all) are validated first, all of them, every problem in every
-    file reported; then planned in parallel. JSON files are written only when every plan
-    succeeded."""
-    from mlplat.plan import ProgramError, default_jobs, plan_requests
+    file reported; then planned in parallel. A stack whose inputs (stack config, program,
+    components, mlplat, provider and Python versions) are unchanged since it was last
+    planned reuses that plan from the cache (.mlplat-cache/plans, or $MLPLAT_CACHE_DIR).
+    JSON files are written only when every plan succeeded."""
+    from mlplat.plan import ProgramError, default_jobs
+    from mlplat.plan.cache import PlanCache, plan_with_cache
     from mlplat.render import print_plan
     from mlplat.stackfile import STACK_DIR, available_stacks
 
@@ -48,7 +55,9 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
         names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
         outputs = _json_targets(names, json_path, json_dir)
         requests = _validated_requests(names, directory)
-        plans = plan_requests(requests, jobs=jobs or default_jobs())
+        results = plan_with_cache(requests, jobs or default_jobs(), PlanCache(),
+                                  refresh=no_cache)
+        plans = [plan_ for plan_, _ in results]
         if json_dir is not None:
             _make_directory(json_dir)
         for plan_, target in zip(plans, outputs, strict=True):
@@ -61,17 +70,23 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
     console = Console(highlight=False)
-    for plan_, target in zip(plans, outputs, strict=True):
+    for (plan_, cached), target in zip(results, outputs, strict=True):
+        reused = " (from the cache: inputs unchanged)" if cached else ""
         if quiet:
-            console.print(f"{len(plan_.managed())} resources planned for stack {plan_.stack}",
-                          markup=False)
+            console.print(f"{len(plan_.managed())} resources planned for stack "
+                          f"{plan_.stack}{reused}", markup=False)
         else:
             print_plan(plan_, console)
+            if cached:
+                console.print(f"Reused the cached plan of stack {plan_.stack}: inputs "
+                              "unchanged (--no-cache plans afresh).", markup=False)
         if target is not None:
             console.print(f"Wrote {target}", markup=False)
     if len(plans) > 1:
         total = sum(len(plan_.managed()) for plan_ in plans)
-        console.print(f"{len(plans)} stacks planned, {total} resources in all")
+        from_cache = sum(cached for _, cached in results)
+        console.print(f"{len(plans)} stacks planned, {total} resources in all"
+                      + (f"; {from_cache} from the cache" if from_cache else ""), markup=False)
 
 
 def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:

@@ -1,16 +1,18 @@
 """Entry points: plan stack files or in-memory environment configs, one or many.
 
 Many plans run across processes: the Pulumi SDK's per-resource work is pure Python and
-holds the GIL, so threads would not help. The parent plans the first request itself,
-which also warms its imports (the AWS SDK modules are most of a cold plan), then forks
-workers that inherit the warm interpreter and plan the rest. Results come back in the
-order requested, so output does not depend on `jobs`.
+holds the GIL, so threads would not help. The parent warms up once (imports the SDKs and
+the provider modules the components use, then freezes them out of the garbage
+collector's sight, `engine.warm_up`) and forks workers that inherit the warm interpreter
+and plan one request at a time. Results come back in the order requested, so output does
+not depend on `jobs`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
-from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program
+from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program, warm_up
 from mlplat.plan.model import Plan
 from mlplat.stackfile import (
     DEFAULT_NAMESPACES,
@@ -92,28 +94,34 @@ def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
     in-process; the first to fail when planned by workers)."""
     if not requests:
         return []
-    first = _plan(requests[0])
-    rest = requests[1:]
-    workers = min(jobs, len(rest))
+    workers = min(jobs, len(requests))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [first, *map(_plan, rest)]
+        return list(map(_plan, requests))
+    warm_up()
     context = multiprocessing.get_context("fork")
-    chunk = max(1, len(rest) // (workers * 4))
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                    initializer=_fresh_event_loop) as pool:
-            return [first, *pool.map(_plan, rest, chunksize=chunk)]
+                                                    initializer=_start_worker) as pool:
+            # One request per hand-out: plans differ in size, and a worker that drew a
+            # batch of large ones would finish last while the others sit idle.
+            return list(pool.map(_plan, requests, chunksize=1))
     except concurrent.futures.process.BrokenProcessPool as exc:
-        stacks = ", ".join(request.stack for request in rest)
+        stacks = ", ".join(request.stack for request in requests)
         raise ProgramError(f"a planning worker process died ({exc}); one of these stacks "
                            f"killed it: {stacks}. Plan them with jobs=1 (-j 1) to see "
                            "which.") from exc
 
 
-def _fresh_event_loop() -> None:
-    """A forked worker gets its own event loop: the inherited one shares its epoll
-    instance and wake-up socket with the parent and every sibling."""
+def _start_worker() -> None:
+    """Set up a forked worker.
+
+    Its own event loop: the inherited one shares its epoll instance and wake-up socket
+    with the parent and every sibling. The automatic cyclic collector off: a worker lives
+    only as long as one batch of plans, and `engine.run_program` collects once garbage
+    has piled up (`engine.GARBAGE_LIMIT`), which bounds its memory without the collector
+    walking every plan's live graph over and over."""
     asyncio.set_event_loop(asyncio.new_event_loop())
+    gc.disable()
 
 
 def _plan(request: PlanRequest) -> Plan:

@@ -12,19 +12,22 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
+import gc
+import importlib
 import json
 import runpy
 import sys
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
-
-from google.protobuf import json_format
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mlplat.core.paths import STACKS_DIR
-from mlplat.plan.mocks import DeterministicMocks
 from mlplat.plan.model import Plan, ResourceRecord, normalise
+
+if TYPE_CHECKING:  # the SDKs are imported when a plan runs, not when a cached one is read
+    from mlplat.plan.mocks import DeterministicMocks
 
 T = TypeVar("T")
 PROJECT = "mlplat"
@@ -33,6 +36,88 @@ PROGRAM_DIR = STACKS_DIR
 # The Pulumi SDK keeps process-wide state (an event loop, a callback registry) that is not
 # safe to drive from two threads at once; plans in one process run one at a time.
 _RUN_LOCK = threading.Lock()
+
+#: Provider submodules the components use. The provider SDKs load submodules lazily, about
+#: 0.05-0.35 s each on first use; `warm_up` loads these before the collector is frozen and
+#: workers are forked, so that no worker pays for them again. A test plans the demo and
+#: fails naming any provider module a plan loaded that is missing here.
+PROVIDER_MODULES: tuple[str, ...] = (
+    "pulumi_aws.cloudwatch",
+    "pulumi_aws.ec2",
+    "pulumi_aws.efs",
+    "pulumi_aws.eks",
+    "pulumi_aws.iam",
+    "pulumi_aws.kms",
+    "pulumi_aws.rds",
+    "pulumi_aws.s3",
+    "pulumi_aws.sns",
+    "pulumi_aws.sqs",
+    "pulumi_aws.vpc",
+    "pulumi_kubernetes.apiextensions",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.helm.v3",
+    "pulumi_kubernetes.meta.v1",
+    "pulumi_kubernetes.networking.v1",
+    "pulumi_kubernetes.rbac.v1",
+    "pulumi_kubernetes.storage.v1",
+    "pulumi_kubernetes.yaml.yaml",
+)
+
+#: Objects a process with the automatic collector off (a planning worker) may accumulate
+#: before a plan ends in a full collection: a demo-sized plan leaves about 40 000, so a
+#: worker collects every few dozen plans and its memory stays bounded.
+GARBAGE_LIMIT = 1_000_000
+
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Import what every plan needs, then move it out of the cyclic collector's sight.
+
+    The Pulumi and provider SDK imports leave about 200 000 long-lived objects; left in the
+    collector's generations, every full collection during a plan walks all of them (a third
+    of a warm plan's time). Frozen (`gc.freeze`), they are never walked again, and forked
+    workers never touch their pages, so those stay shared with the parent. Once per
+    process: what is alive at the first call is frozen for good, which is the imports in
+    a CLI process and a bounded, one-time amount anywhere else.
+    """
+    global _warmed_up
+    if _warmed_up:
+        return
+    import pulumi  # noqa: F401  # the SDK itself, before the provider modules that use it
+
+    for name in PROVIDER_MODULES:
+        parts = name.split(".")
+        for depth in range(2, len(parts) + 1):  # `helm.v3` is lazy inside lazy `helm`
+            module = importlib.import_module(".".join(parts[:depth]))
+            # Any attribute other than module metadata makes a lazy module load for real.
+            getattr(module, "__mlplat_warm_up__", None)
+    _recording_monitor_class()
+    gc.collect()
+    gc.freeze()
+    _warmed_up = True
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic cyclic collections while a plan runs; the plan's garbage afterwards.
+
+    A plan builds a large graph of live objects (resources, outputs, futures) and the
+    automatic collector would walk it again and again while it grows, only to find most
+    of it alive. One collection once the plan is over frees the same garbage. A process
+    that had the collector on gets it back, so the garbage is freed at its next
+    allocation; a worker that runs with it off (see `api.plan_requests`) collects once
+    `GARBAGE_LIMIT` objects have piled up instead: memory stays bounded either way.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        elif gc.get_count()[0] > GARBAGE_LIMIT:
+            gc.collect()
 
 
 class ProgramError(RuntimeError):
@@ -121,8 +206,9 @@ def _options(request: Any) -> dict[str, Any]:
     return options
 
 
+@functools.cache
 def _recording_monitor_class() -> type:
-    from google.protobuf import empty_pb2
+    from google.protobuf import empty_pb2, json_format
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
     from pulumi.runtime.proto import resource_pb2
@@ -182,7 +268,9 @@ def _recording_monitor_class() -> type:
             for key in request.additionalSecretOutputs:
                 if key in state and not rpc.is_rpc_secret(state[key]):
                     state[key] = rpc.wrap_rpc_secret(state[key])
-            state_proto = _completed(rpc.serialize_properties(state, {}))
+            state_proto = _state_struct(state)
+            if state_proto is None:
+                state_proto = _completed(rpc.serialize_properties(state, {}))
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
@@ -194,6 +282,37 @@ def _recording_monitor_class() -> type:
             return empty_pb2.Empty()
 
     return RecordingMonitor
+
+
+_JSON_SCALARS = (str, bool, int, float, type(None))
+
+
+def _is_json(value: Any) -> bool:
+    """Only dicts with string keys, lists and scalars, of exactly those types (an enum
+    is a `str` subclass, a resource or an output is none of them)."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _is_json(item) for key, item in value.items())
+    if kind is list:
+        return all(_is_json(item) for item in value)
+    return False
+
+
+def _state_struct(state: dict[str, Any]) -> Any:
+    """The wire struct of mock outputs that are plain JSON, or None for the SDK to build.
+
+    What the SDK's `serialize_properties` does with such values, without its per-value
+    coroutines (about a twentieth of a plan): top-level keys whose value is None are
+    left out, everything else is copied as is."""
+    if not _is_json(state):
+        return None
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in state.items() if value is not None})
+    return struct
 
 
 def _completed(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -244,7 +363,8 @@ def run_program(
     """Run the Pulumi program in `program_dir` for `stack` with `config` (namespaced keys,
     native values) under the mock runtime, and return the recorded Plan."""
     region = str(config.get("aws:region", "us-east-1"))
-    with _RUN_LOCK:
+    warm_up()
+    with _RUN_LOCK, _collector_paused():
         context = contextvars.Context()
         return context.run(
             _run_in_context, stack, config, secret_keys or [], source, region, program_dir
@@ -263,6 +383,8 @@ def _run_in_context(
     from pulumi.runtime.settings import SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+    from mlplat.plan.mocks import DeterministicMocks
 
     mocks = DeterministicMocks(region=region)
     monitor = _recording_monitor_class()(mocks)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SECRET = "[secret]"
+PLAN_FORMAT = "mlplat.plan/v1"
 UNKNOWN = "[unknown]"
 
 #: Map-typed properties whose keys are user data (tag keys, label keys), never renamed.
@@ -109,7 +110,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": "mlplat.plan/v1",
+            "format": PLAN_FORMAT,
             "project": self.project,
             "stack": self.stack,
             "source": self.source,
@@ -126,6 +127,18 @@ class Plan:
     def dumps(self) -> str:
         """Stable JSON: sorted keys, sorted resources, trailing newline."""
         return json.dumps(self.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Plan:
+        """The Plan a `to_json` document describes (the summary is derived, not read).
+
+        Raises KeyError, TypeError or ValueError on a document of another shape."""
+        if document.get("format") != PLAN_FORMAT:
+            raise ValueError(f"not an {PLAN_FORMAT} document")
+        return cls(project=document["project"], stack=document["stack"],
+                   source=document["source"],
+                   resources=[ResourceRecord(**record) for record in document["resources"]],
+                   outputs=dict(document["outputs"]))
 
 
 def normalise(value: Any, *, rename: bool, under_map: bool = False) -> Any:

@@ -45,6 +45,14 @@ def planned_count(stdout: str) -> int:
     return int(match.group(1))
 
 
+@pytest.fixture(autouse=True)
+def private_plan_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own plan cache (run() passes the environment on), never the repo's."""
+    directory = tmp_path / "plan-cache"
+    monkeypatch.setenv("MLPLAT_CACHE_DIR", str(directory))
+    return directory
+
+
 @pytest.fixture()
 def stack_dir(tmp_path: Path) -> Path:
     """A copy of the demo stack in a scratch stack directory, to break on purpose."""
@@ -80,7 +88,7 @@ def test_plan_demo_prints_tree_and_counts():
 def test_plan_json_is_identical_across_runs(tmp_path: Path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     assert run("plan", "demo", "--json", str(first), "-q").returncode == 0
-    assert run("plan", "demo", "--json", str(second), "-q").returncode == 0
+    assert run("plan", "demo", "--json", str(second), "-q", "--no-cache").returncode == 0
     assert first.read_bytes() == second.read_bytes()
     document = json.loads(first.read_text())
     assert document["stack"] == "demo"
@@ -312,3 +320,46 @@ def test_json_dir_is_created_and_files_are_readable_by_others(tmp_path: Path):
     written = out / "demo.json"
     assert json.loads(written.read_text())["stack"] == "demo"
     assert oct(written.stat().st_mode & 0o777) == oct(0o644)
+
+
+CACHED = "(from the cache: inputs unchanged)"
+
+
+def test_unchanged_stack_is_reused_from_the_cache_byte_for_byte(tmp_path: Path,
+                                                               private_plan_cache: Path):
+    fresh, cached, forced = (tmp_path / f"{name}.json" for name in ("fresh", "cached", "forced"))
+    first = run("plan", "demo", "-q", "--json", str(fresh))
+    assert first.returncode == 0, first.stderr
+    assert CACHED not in first.stdout
+    assert len(list(private_plan_cache.glob("*.json"))) == 1
+    second = run("plan", "demo", "-q", "--json", str(cached))
+    assert second.returncode == 0, second.stderr
+    assert f"resources planned for stack demo {CACHED}" in second.stdout
+    assert cached.read_bytes() == fresh.read_bytes()
+    full = run("plan", "demo")
+    assert "Reused the cached plan of stack demo" in full.stdout
+    assert planned_count(full.stdout) > 60
+    third = run("plan", "demo", "-q", "--no-cache", "--json", str(forced))
+    assert third.returncode == 0, third.stderr
+    assert CACHED not in third.stdout
+    assert forced.read_bytes() == fresh.read_bytes()
+
+
+def test_a_changed_stack_file_is_planned_afresh_and_errors_still_reported(stack_dir: Path):
+    assert run("plan", "demo", "-q", "--stack-dir", str(stack_dir)).returncode == 0
+    edit_demo(stack_dir, lambda c: c["mlplat:network"].update(vpcCidr="10.77.0.0/16"))
+    changed = run("plan", "demo", "-q", "--stack-dir", str(stack_dir))
+    assert changed.returncode == 0, changed.stderr
+    assert CACHED not in changed.stdout
+    edit_demo(stack_dir, lambda c: c["mlplat:network"].update({"natGateways": 1}))
+    assert_bad_input(run("plan", "demo", "--stack-dir", str(stack_dir)),
+                     "Pulumi.demo.yaml", "mlplat:network.natGateways: unknown key")
+
+
+def test_plan_all_reuses_cached_stacks_and_plans_the_rest(team_stacks: Path):
+    assert run("plan", "speech", "-q", "--stack-dir", str(team_stacks)).returncode == 0
+    result = run("plan", "--all", "-q", "-j", "2", "--stack-dir", str(team_stacks))
+    assert result.returncode == 0, result.stderr
+    reused = re.findall(r"stack (\w+) \(from the cache", result.stdout)
+    assert reused == ["speech"]
+    assert "3 stacks planned" in result.stdout and "; 1 from the cache" in result.stdout
