@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mlplat.config import ConfigError
+from mlplat.core.errors import one_line
 from mlplat.core.paths import REPO_ROOT, STACKS_DIR
 from mlplat.core.yamlfile import YamlDocument, YamlError, read_yaml_file
 
@@ -24,6 +25,10 @@ STACK_DIR = STACKS_DIR
 #: Config namespaces a stack file may use: ours, the AWS provider's, Pulumi's own.
 #: A program that reads more (e.g. a template with its own namespace) passes its own list.
 DEFAULT_NAMESPACES: Final = ("mlplat", "aws", "pulumi")
+#: Top-level keys of a Pulumi stack file; any other is a typo (`confg:`) whose settings
+#: would be ignored while a reviewer reads them as applied.
+STACK_FILE_KEYS: Final = ("config", "secretsprovider", "encryptedkey", "encryptionsalt",
+                          "environment")
 
 
 def display_path(path: Path) -> str:
@@ -57,7 +62,7 @@ def read_stack_document(path: Path) -> YamlDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{shown}: cannot read: {exc}") from None
     except YamlError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(one_line(str(exc))) from None
     if document.data is None:
         return YamlDocument({}, document.lines)
     if not isinstance(document.data, dict):
@@ -71,7 +76,8 @@ def read_stack(
     """One read of a stack file: its `config:` mapping with secrets replaced by
     SECRET_MARKER, and the keys whose values are Pulumi secrets (`secure:`).
 
-    Every key outside `namespaces` is reported, one line each, naming its line."""
+    Every unknown top-level key and every config key outside `namespaces` is reported,
+    one line each, naming its line."""
     document = read_stack_document(path)
     shown = display_path(path)
     config = document.data.get("config", {})
@@ -79,13 +85,26 @@ def read_stack(
         config = {}
     if not isinstance(config, dict):
         raise ConfigError(f"{shown}: config: must be a mapping of namespaced keys")
-    problems = [f"{shown}: line {document.line_of(('config', key))}: {problem}"
-                for key in config
-                if (problem := _key_problem(key, namespaces)) is not None]
+    problems = [f"{shown}: line {document.line_of((key,))}: {problem}"
+                for key in document.data
+                if (problem := _top_level_problem(key)) is not None]
+    problems += [f"{shown}: line {document.line_of(('config', key))}: {problem}"
+                 for key in config
+                 if (problem := _key_problem(key, namespaces)) is not None]
     if problems:
-        raise ConfigError("\n".join(problems))
+        raise ConfigError("\n".join(map(one_line, problems)))
     secrets = sorted(key for key, value in config.items() if _contains_secret(value))
     return {key: _mask_secrets(value) for key, value in config.items()}, secrets
+
+
+def _top_level_problem(key: object) -> str | None:
+    """Why a top-level key of a stack file is refused, or None."""
+    if key in STACK_FILE_KEYS:
+        return None
+    close = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return (f"{key}: unknown top-level key; {hint}"
+            f"(a stack file holds: {', '.join(STACK_FILE_KEYS)})")
 
 
 def _key_problem(key: object, namespaces: tuple[str, ...]) -> str | None:

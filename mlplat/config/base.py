@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 CONFIG_NAMESPACE = "mlplat"
@@ -41,6 +41,25 @@ class _Model(BaseModel):
         frozen=True,
         use_enum_values=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML reads `yes`, `on`, `true` as a boolean and pydantic reads a boolean as 1 or 0:
+        `gpuLimit: yes` would quietly become 1. A number field refuses booleans, and a
+        switch takes only `true` or `false` (`backup: 0` is not written as a switch)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        # `int`, `float`, `bool`, or one of them `| None`
+        members = set(get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        if members == {bool} and value is not None and not isinstance(value, bool):
+            # pydantic would read 0, 1, "yes", "off", "t" as booleans
+            raise ValueError(f"must be true or false (got {value!r})")
+        if isinstance(value, bool) and members and members <= {int, float}:
+            kind = "a whole number" if members == {int} else "a number"
+            raise ValueError(f"must be {kind} (got {str(value).lower()})")
+        return value
 
 
 def _dns_label(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from components import versions
 from mlplat import catalog
@@ -25,7 +25,9 @@ IAM_ROLE_ARN = re.compile(
 class EndpointAccessConfig(_Model):
     """Who can reach the Kubernetes API. Private only, unless explicitly opened."""
 
-    public_access: bool = Field(
+    # Strict: a switch that opens the API to the internet is written `true` or `false`;
+    # pydantic would also read 1, "yes", "on" or "t" as true.
+    public_access: StrictBool = Field(
         default=False,
         description="Opt-in: also expose the API endpoint publicly, only to `publicAccessCidrs`.",
     )

@@ -53,6 +53,7 @@ from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
+from mlplat.core.errors import broken_rules, format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
 INTERRUPTION_QUEUE_SUFFIX = "-karpenter"
@@ -324,15 +325,16 @@ class EnvironmentConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
+        problems: list[str] = []  # every broken rule is reported, not the first
         for key, expected in (("team", self.team), ("env", self.env.value)):
             if key in self.tags and self.tags[key] != expected:
-                raise ValueError(
+                problems.append(
                     f"tags.{key} is {self.tags[key]!r} but {key} is {expected!r}; they must match"
                 )
         if self.env is Env.PROD and self.network.nat_mode is not NatMode.PER_AZ:
-            raise ValueError("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
+            problems.append("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
-            raise ValueError("cluster.endpoint.publicAccess is not allowed in prod")
+            problems.append("cluster.endpoint.publicAccess is not allowed in prod")
         partition = catalog.REGIONS.partition_of(self.region)
         role_arns = {f"cluster.adminRoleArns[{index}]": arn
                      for index, arn in enumerate(self.cluster.admin_role_arns)}
@@ -341,21 +343,21 @@ class EnvironmentConfig(_Model):
         for path, arn in role_arns.items():
             arn_partition = arn.split(":", 2)[1]
             if arn_partition != partition:
-                raise ValueError(
+                problems.append(
                     f"{path} is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
                 )
         vpc = cidrs.parse(self.network.vpc_cidr)
         for index, value in enumerate(self.cluster.endpoint.private_access_cidrs):
             if cidrs.parse(value).overlaps(vpc):
-                raise ValueError(
+                problems.append(
                     f"cluster.endpoint.privateAccessCidrs[{index}] ({value}) overlaps "
                     f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
                     "(its nodes and pods are allowed already)"
                 )
         queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
         if len(queue_name) > SQS_QUEUE_NAME_MAX:
-            raise ValueError(
+            problems.append(
                 f"team and env make the interruption queue name {queue_name!r} "
                 f"({len(queue_name)} characters); SQS allows {SQS_QUEUE_NAME_MAX}"
             )
@@ -364,13 +366,13 @@ class EnvironmentConfig(_Model):
         names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.cpu_pools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"gpuPools/cpuPools: duplicate pool names {duplicates}")
+            problems.append(f"gpuPools/cpuPools: duplicate pool names {duplicates}")
         if (
             self.env is Env.PROD
             and self.block_storage.reclaim_policy is ReclaimPolicy.DELETE
             and self.protect_data is not False
         ):
-            raise ValueError(
+            problems.append(
                 "blockStorage.reclaimPolicy is Delete in prod; use Retain, or set "
                 "protectData: false to accept losing volumes with their claims"
             )
@@ -381,10 +383,12 @@ class EnvironmentConfig(_Model):
             and shared.backup is False
             and self.protect_data is not False
         ):
-            raise ValueError(
+            problems.append(
                 "sharedFilesystem.backup is false in prod; prod file systems are backed up "
                 "unless protectData is explicitly false"
             )
+        if problems:
+            raise broken_rules("environment", problems)
         return self
 
     @property
@@ -409,7 +413,8 @@ class EnvironmentConfig(_Model):
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
-    """`('network', 'flowLogs', 'retentionDays')` -> `mlplat:network.flowLogs.retentionDays`."""
+    """`('network', 'flowLogs', 'retentionDays')` -> `mlplat:network.flowLogs.retentionDays`;
+    `('region',)` -> `aws:region` (the one field read from another namespace)."""
     if not loc:
         return f"{CONFIG_NAMESPACE}:"
     head, *rest = loc
@@ -421,26 +426,15 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _format_error(source: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False):
-        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif item["type"] == "missing":
-            message = "required field is missing"
-        lines.append(f"{source}: {_field_path(loc)}: {message}")
-    return "\n".join(lines)
-
-
 def parse_environment(raw: Mapping[str, Any], source: str) -> EnvironmentConfig:
     """Build an EnvironmentConfig from a mapping of un-namespaced keys
     (`team`, `env`, `region`, `network`, ...). `source` names the stack file in errors."""
     try:
         return EnvironmentConfig.model_validate(dict(raw))
     except ValidationError as error:
-        raise ConfigError(_format_error(source, error)) from None
+        lines = format_validation_errors(source, error, EnvironmentConfig,
+                                         field_path=_field_path)
+        raise ConfigError("\n".join(lines)) from None
 
 
 def environment_from_stack_config(config: Mapping[str, Any], source: str) -> EnvironmentConfig:
@@ -476,9 +470,16 @@ def environment_from_pulumi() -> EnvironmentConfig:
     from pulumi.runtime import config as runtime_config
 
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # Pulumi hands every value over as a string, non-string ones JSON-encoded: `null`,
+    # `false`, `5` arrive as "null", "false", "5". Decode them for every field that is not
+    # a string itself (a team may well be called "null"); objects and lists for any key.
+    string_fields = {f"{CONFIG_NAMESPACE}:{info.alias or name}"
+                     for name, info in EnvironmentConfig.model_fields.items()
+                     if isinstance(info.annotation, type) and issubclass(info.annotation, str)}
     decoded: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, str) and value[:1] in ("{", "["):
+        structured = key.startswith(f"{CONFIG_NAMESPACE}:") and key not in string_fields
+        if isinstance(value, str) and (structured or value[:1] in ("{", "[")):
             with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
         decoded[key] = value

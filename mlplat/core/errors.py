@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 #: A location as pydantic reports it, validator internals already removed.
 Location = tuple[int | str, ...]
@@ -73,8 +74,17 @@ def format_validation_errors(
     the user wrote it (e.g. `mlplat:network.natMode` for stack files)."""
     by_location: dict[Location, list[tuple[str, str]]] = {}
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"]
+        raw = tuple(item["loc"])
+        loc = tuple(part for part in raw
                     if isinstance(part, int) or not _INTERNAL_LOC.match(part))
+        if item["type"] == "invalid_key" or (item["type"] == "string_type" and "[key]" in raw):
+            # A mapping key that is not a string (`1:`, `null:`, `2026-01-01:`): pydantic puts
+            # the key in the location, where it reads like a list index or a field name.
+            loc = loc[:-1]
+            key = _shown(item["input"] if item["type"] == "invalid_key" else raw[-2])
+            message = f"key {key} must be a string; quote it"
+            by_location.setdefault(loc, []).append(("key", message))
+            continue
         by_location.setdefault(loc, []).append((item["type"], _message(item, loc, model,
                                                                        field_path)))
     lines = []
@@ -85,8 +95,28 @@ def format_validation_errors(
                                                                   "assertion_error")]
         for message in dict.fromkeys(ours or [message for _, message in problems]):
             where, text = _where(loc, message, model, field_path)
-            lines.append(f"{source}: {where}{text}")
+            lines.append(one_line(f"{source}: {where}{text}"))
     return lines
+
+
+def broken_rules(title: str, messages: Sequence[str]) -> ValidationError:
+    """Several broken rules of one model as one error, each its own problem.
+
+    A validator can raise only one exception; raised from a model validator, this one is
+    unpacked by pydantic into one error per message, so every rule the input breaks is
+    reported at once instead of the first."""
+    return ValidationError.from_exception_data(title, [
+        InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(), input=None)
+        for message in messages
+    ])
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that would end, hide or garble a terminal line escaped
+    (`\n` as `\\n`, `\u2028` as `\\u2028`): a key or value from a file may hold them,
+    and one problem must stay one line."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                   for char in text)
 
 
 def _message(item: Any, loc: Location, model: type[BaseModel] | None,
@@ -133,22 +163,34 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
            field_path: Callable[[Location], str]) -> tuple[str, str]:
     """The `field.path: ` prefix, and the message without a field name it starts with.
 
+    Fields are looked for in the statement of the problem, before any `;`: the advice
+    after it is prose, where a field named like a word ("pods") is just the word.
+
     A rule on a whole model names the fields its message mentions (`ansible_pull, callback:
     ...`; `network.natMode` as written), not the model."""
     target = _model_at(model, loc)
     if target is not None:
         names = "|".join(re.escape(name) for name in _field_names(target))
         mentioned = list(dict.fromkeys(
-            match.group(1) for match in re.finditer(rf"(?<![\w.])((?:{names})(?:\.\w+)*)(?!\w)",
-                                                    message))) if names else []
+            match.group(1) for match in re.finditer(
+                rf"(?<![\w.])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\[])",
+                message.partition(";")[0])
+        )) if names else []
         if mentioned:
-            for name in mentioned:
-                message = message.removeprefix(f"{name}: ")
-            paths = [field_path((*loc, *name.split("."))) for name in mentioned]
+            # "gpuPools: ..." or "gpuPools/cpuPools: ..." once the path says it
+            message = re.sub(rf"^(?:{'|'.join(map(re.escape, mentioned))})"
+                             rf"(?:/(?:{'|'.join(map(re.escape, mentioned))}))*: ", "", message)
+            paths = [field_path((*loc, *_parts(name))) for name in mentioned]
             return ", ".join(paths) + ": ", message
     if not loc:
         return "", message
     return f"{field_path(loc)}: ", message
+
+
+def _parts(name: str) -> Location:
+    """`instanceTypes[1]` -> `('instanceTypes', 1)`; `cluster.endpoint` -> two parts."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.findall(r"[^.\[\]]+", name))
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 else:
     _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_KEY: Final = "<<"
+_CORE_TAG: Final = "tag:yaml.org,2002:"
+# Types a reader turns into something else than the file shows: `!!binary` into bytes
+# (which pydantic then accepts as the text they decode to), `!!set` into an unordered
+# set, `!!omap` / `!!pairs` into lists of tuples.
+_NOT_PLAIN_DATA: Final = frozenset(f"{_CORE_TAG}{name}" for name in ("binary", "set", "omap",
+                                                                      "pairs"))
 
 
 @dataclass(frozen=True)
@@ -201,3 +207,24 @@ class _Loader(_BaseLoader):
                                 f"lines {first} and {line}")
             seen[(key_node.tag, key_node.value)] = line
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Build one value; a value PyYAML cannot build is refused with its line.
+
+        PyYAML's constructors raise plain Python errors for some input, not YAMLError: a
+        plain `2026-13-45` (a timestamp with month 13), `!!int abc`, `!!binary` that is not
+        base64, `!!timestamp soon`. Any of them is a value we cannot read."""
+        if node.tag in _NOT_PLAIN_DATA:
+            raise YamlError(f"{self.source}: line {_line(node.start_mark)}: "
+                            f"{node.tag.replace(_CORE_TAG, '!!')} values are not accepted; "
+                            "write plain text, numbers, booleans, lists and mappings")
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, YamlError):
+            raise
+        except Exception:  # whatever a constructor raises on this input
+            # Python's own message ("'NoneType' object has no attribute ...") would not
+            # help the author; the value, its line and its type do.
+            tag = str(node.tag).replace(_CORE_TAG, "!!")
+            raise YamlError(f"{self.source}: line {_line(node.start_mark)}: "
+                            f"{str(node.value)[:40]!r} is not a valid {tag} value") from None

@@ -107,5 +107,5 @@ def test_stack_rules_name_the_fields_as_written_without_repeating_them():
     raw = demo_raw()
     raw["gpuPools"].append(dict(raw["gpuPools"][0]))
     lines = errors_of(EnvironmentConfig, raw, field_path=stack_path)
-    assert len(lines) == 1 and lines[0].startswith("FILE: mlplat:gpuPools: duplicate"), lines
+    assert lines == ["FILE: mlplat:gpuPools, mlplat:cpuPools: duplicate pool names ['training']"]
     assert not any("mlplat:: " in line or line.startswith("FILE: mlplat: ") for line in lines)

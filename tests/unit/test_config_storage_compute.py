@@ -38,11 +38,13 @@ def test_demo_cpu_pools_parse(demo_config):
     ({"instanceFamilies": ["m7i", "m7i"]}, "mlplat:cpuPools[0].instanceFamilies",
      "duplicate entries"),
     ({"instanceFamilies": []}, "mlplat:cpuPools[0].instanceFamilies", "at least 1"),
-    ({"architecture": "arm64"}, "mlplat:cpuPools[0]",
-     "instanceFamilies[0]: m7i is x86_64, not the pool's architecture arm64"),
+    ({"architecture": "arm64"},
+     "mlplat:cpuPools[0].instanceFamilies[0], mlplat:cpuPools[0].architecture",
+     "m7i is x86_64, not the pool's architecture arm64"),
     ({"architecture": "x86"}, "mlplat:cpuPools[0].architecture", "'amd64' or 'arm64'"),
     ({"cpuLimit": 0}, "mlplat:cpuPools[0].cpuLimit", "greater than or equal to 1"),
-    ({"capacityTypes": ["spot", "spot"]}, "mlplat:cpuPools[0]", "capacityTypes has duplicate"),
+    ({"capacityTypes": ["spot", "spot"]}, "mlplat:cpuPools[0].capacityTypes",
+     "capacityTypes has duplicate"),
     ({"consolidationPolicy": "Always"}, "mlplat:cpuPools[0].consolidationPolicy",
      "'WhenEmpty' or 'WhenEmptyOrUnderutilized'"),
     ({"consolidateAfter": "5 minutes"}, "mlplat:cpuPools[0].consolidateAfter", "duration"),
@@ -96,8 +98,7 @@ def test_cpu_pool_taint_syntax(demo_config, taints, path, fragment):
 def test_duplicate_taint_key_and_effect(demo_config):
     taints = [{"key": "d", "effect": "NoSchedule"}, {"key": "d", "effect": "NoSchedule"}]
     message = error_of(with_pool(demo_config, taints=taints))
-    assert message.startswith(f"{SOURCE}: mlplat:cpuPools[0]: "), message
-    assert "taints[1]: d:NoSchedule appears twice" in message
+    assert message == f"{SOURCE}: mlplat:cpuPools[0].taints[1]: d:NoSchedule appears twice"
     # Same key with another effect is fine (Kubernetes allows it).
     taints[1]["effect"] = "NoExecute"
     assert len(parse(with_pool(demo_config, taints=taints)).cpu_pools[0].taints) == 2
@@ -105,7 +106,7 @@ def test_duplicate_taint_key_and_effect(demo_config):
 
 def test_pool_names_are_unique_across_gpu_and_cpu_pools(demo_config):
     message = error_of(with_pool(demo_config, name="training"))
-    assert message == (f"{SOURCE}: mlplat:: gpuPools/cpuPools: duplicate pool names "
+    assert message == (f"{SOURCE}: mlplat:gpuPools, mlplat:cpuPools: duplicate pool names "
                        "['training']")
 
 
@@ -131,7 +132,7 @@ def test_delete_reclaim_policy_refused_in_prod(demo_config):
     config = _prod(demo_config)
     config["mlplat:blockStorage"] = {"reclaimPolicy": "Delete"}
     message = error_of(config)
-    assert message.startswith(f"{SOURCE}: mlplat:: "), message
+    assert message.startswith(f"{SOURCE}: mlplat:blockStorage.reclaimPolicy: "), message
     assert "blockStorage.reclaimPolicy is Delete in prod" in message
     config["mlplat:protectData"] = False
     assert parse(config).block_storage.reclaim_policy is ReclaimPolicy.DELETE
@@ -147,12 +148,14 @@ def test_reclaim_policy_values(demo_config):
 
 
 @pytest.mark.parametrize(("fields", "path", "fragment"), [
-    ({"transitionToIaDays": 45}, "mlplat:sharedFilesystem", "transitionToIaDays 45 is not"),
+    ({"transitionToIaDays": 45}, "mlplat:sharedFilesystem.transitionToIaDays",
+     "transitionToIaDays 45 is not"),
     ({"gidRangeStart": 1000}, "mlplat:sharedFilesystem.gidRangeStart",
      "greater than or equal to 50000"),
     ({"gidRangeEnd": 8000000}, "mlplat:sharedFilesystem.gidRangeEnd",
      "less than or equal to 7000000"),
-    ({"gidRangeStart": 60000, "gidRangeEnd": 60000}, "mlplat:sharedFilesystem",
+    ({"gidRangeStart": 60000, "gidRangeEnd": 60000},
+     "mlplat:sharedFilesystem.gidRangeStart, mlplat:sharedFilesystem.gidRangeEnd",
      "gidRangeStart (60000) must be below gidRangeEnd (60000)"),
     ({"throughputMode": "provisioned"}, "mlplat:sharedFilesystem.throughputMode",
      "'elastic' or 'bursting'"),
@@ -174,7 +177,7 @@ def test_backup_off_refused_in_prod(demo_config):
     config = _prod(demo_config)
     config["mlplat:sharedFilesystem"] = {"backup": False}
     message = error_of(config)
-    assert message.startswith(f"{SOURCE}: mlplat:: "), message
+    assert message.startswith(f"{SOURCE}: mlplat:sharedFilesystem.backup: "), message
     assert "sharedFilesystem.backup is false in prod" in message
     config["mlplat:sharedFilesystem"] = {}
     env = parse(config)
