@@ -244,7 +244,7 @@ class EnvironmentConfig(_Model):
             return value
         for key, field, what in (("metadata_db", "metadataDb", "its backend store"),
                                  ("object_store", "objectStore", "its artifact store"),
-                                 ("tenancy", "tenancy", "the namespace it runs in")):
+                                 ("tenancy", "tenancy", "where it runs")):
             if key in info.data and info.data[key] is None:
                 raise ValueError(f"needs mlplat:{field} ({what}), which is absent")
         store = info.data.get("object_store")

@@ -115,16 +115,17 @@ def test_a_tag_key_that_is_not_a_string_is_named_as_a_key(tmp_path: Path) -> Non
 
 
 def test_a_layer_set_to_null_plans_as_validated(tmp_path: Path) -> None:
-    # `mlplat:objectStore: null` (here metadataDb, which nothing else refers to) validated
-    # (the layer is optional) but the program received
+    # `mlplat:objectStore: null` (here sharedFilesystem, which no other layer refers to)
+    # validated (the layer is optional) but the program received
     # the string "null" from the runtime and failed: "must be a mapping of keys (got 'null')".
     data = yaml.safe_load(DEMO)
-    data["config"]["mlplat:metadataDb"] = None
+    assert data["config"].get("mlplat:sharedFilesystem") is not None
+    data["config"]["mlplat:sharedFilesystem"] = None
     (tmp_path / "Pulumi.demo.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    assert validate_stack("demo", tmp_path).metadata_db is None
+    assert validate_stack("demo", tmp_path).shared_filesystem is None
     plan = plan_stack("demo", tmp_path)
     assert plan.managed()
-    assert not [r for r in plan.managed() if r.type == "aws:rds/instance:Instance"]
+    assert not [r for r in plan.managed() if r.type.startswith("aws:efs/")]
 
 
 def test_a_team_called_null_stays_a_string_in_the_program(tmp_path: Path) -> None:

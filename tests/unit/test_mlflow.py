@@ -98,7 +98,7 @@ def test_demo_turns_mlflow_on_with_secure_defaults(demo_config):
 
 @pytest.mark.parametrize(("absent", "message"), [
     ("mlplat:metadataDb", "needs mlplat:metadataDb (its backend store), which is absent"),
-    ("mlplat:tenancy", "needs mlplat:tenancy (the namespace it runs in), which is absent"),
+    ("mlplat:tenancy", "needs mlplat:tenancy (where it runs), which is absent"),
 ])
 def test_mlflow_needs_its_database_and_tenancy(demo_config, absent, message):
     del demo_config[absent]
@@ -115,10 +115,10 @@ def test_mlflow_needs_an_object_store(demo_config):
 
 @pytest.mark.parametrize(("settings", "message"), [
     ({"namespace": "notebooks"},
-     "mlplat:mlflow: namespace 'notebooks' is not one of tenancy.namespaces (purposes: "
+     "mlplat:mlflow.namespace: namespace 'notebooks' is not one of tenancy.namespaces (purposes: "
      "<main>, serving)"),
     ({"platformNamespace": "vision-staging-serving"},
-     "mlplat:mlflow: platformNamespace (vision-staging-serving) is one of the team's own "
+     "mlplat:mlflow.platformNamespace: platformNamespace (vision-staging-serving) is one of the team's own "
      "namespaces"),
     ({"artifactsPrefix": "mlflow"}, "mlplat:mlflow.artifactsPrefix: "),
     ({"replicas": 0}, "mlplat:mlflow.replicas: "),
@@ -141,7 +141,7 @@ def test_prod_runs_at_least_two_replicas(demo_config):
     demo_config["mlplat:env"] = "prod"
     demo_config["mlplat:mlflow"]["replicas"] = 1
     assert error_of(demo_config) == (
-        f"{SOURCE}: mlplat:mlflow: replicas is 1; prod runs at least 2")
+        f"{SOURCE}: mlplat:mlflow.replicas: replicas is 1; prod runs at least 2")
 
 
 # ------------------------------------------------------------------ the server
