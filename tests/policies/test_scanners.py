@@ -330,7 +330,9 @@ GOLDEN_PLANS = REPO_ROOT / "tests" / "golden" / "plans"
 
 def detect_secrets(*paths: str, cwd: Path = REPO_ROOT) -> set[tuple[str, str, str]]:
     """(file, detector, hash) of every finding; no paths: the repository's tracked files."""
-    done = subprocess.run([scanner("detect-secrets"), "scan", "-n", *paths], cwd=cwd,
+    # The baseline holds only detect-secrets' own hashes, which look like hex secrets.
+    done = subprocess.run([scanner("detect-secrets"), "scan", "-n", "--exclude-files",
+                           r"tests/policies/secrets_baseline\.yaml$", *paths], cwd=cwd,
                           capture_output=True, text=True, timeout=600, check=True)
     results: dict[str, list[dict[str, Any]]] = json.loads(done.stdout)["results"]
     return {(file, item["type"], item["hashed_secret"])
