@@ -74,31 +74,23 @@ def terraform_type(type_token: str) -> str:
 def _values(value: Any, key: str | None = None) -> Any:
     """Plan inputs -> Terraform values: single blocks as one-item lists, map keys kept."""
     if isinstance(value, dict):
-        if key in _MAP_ATTRIBUTES:
-            return dict(value)
-        return [{_BLOCK_NAMES.get(k, k): _values(v, k) for k, v in value.items()}]
+        return dict(value) if key in _MAP_ATTRIBUTES else [_block_values(value)]
     if isinstance(value, list):
-        items = [_values(v, key) for v in value]
-        # A repeated block: each item was wrapped above, unwrap to one list of blocks.
-        return [item[0] if isinstance(item, list) and isinstance(v, dict) else item
-                for item, v in zip(items, value, strict=True)]
-    if value == UNKNOWN:
-        return None
-    return value
+        # A repeated block: a list of blocks, each item not wrapped again.
+        return [_block_values(v) if isinstance(v, dict) else _values(v) for v in value]
+    return None if value == UNKNOWN else value
 
 
 def _block_values(inputs: dict[str, Any]) -> dict[str, Any]:
     return {_BLOCK_NAMES.get(k, k): _values(v, k) for k, v in inputs.items()}
 
 
-def _markers(record: ResourceRecord) -> list[str]:
-    """Strings that appear in any id, name or ARN the offline mocks give `record`."""
-    markers = [digest(record.type, record.name), digest("kms", record.name, length=32),
-               digest("s3", record.name, length=26)]
-    name = record.inputs.get("name")
-    if isinstance(name, str) and name:
-        markers.append(name)
-    return markers
+def _refers_to(value: str, record: ResourceRecord) -> bool:
+    """Whether `value` holds an id, name or ARN the offline mocks give `record`: those all
+    embed a digest of its type and name (or are its configured `name`)."""
+    digests = (digest(record.type, record.name), digest("kms", record.name, length=32),
+               digest("s3", record.name, length=26))
+    return value == record.inputs.get("name") or any(d in value for d in digests)
 
 
 class _Addresses:
@@ -107,16 +99,15 @@ class _Addresses:
     def __init__(self, plan: Plan) -> None:
         self.records = [r for r in plan.managed() if r.package == "aws"]
         self.by_urn = {r.urn: f"{terraform_type(r.type)}.{_label(r.name)}" for r in self.records}
+        self._records = {r.urn: r for r in self.records}
 
     def references(self, record: ResourceRecord, value: str) -> list[str]:
         """The dependencies of `record` whose id, name or ARN `value` holds."""
         found: list[str] = []
         for urn in record.dependencies:
-            address = self.by_urn.get(urn)
-            dependency = next((r for r in self.records if r.urn == urn), None)
-            if address is None or dependency is None:
-                continue
-            if any(marker in value for marker in _markers(dependency)):
+            dependency = self._records.get(urn)
+            if dependency is not None and _refers_to(value, dependency):
+                address = self.by_urn[urn]
                 attribute = "arn" if _ARN.match(value) else "id"
                 found += [f"{address}.{attribute}", address]
         return found
