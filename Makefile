@@ -9,9 +9,13 @@ BIN := $(VENV)/bin
 # (the dev and hosts extras, several times larger) are installed by the targets that use them.
 PLAN_STAMP := $(VENV)/.installed-plan
 TEST_STAMP := $(VENV)/.installed-test
+# Third-party scanners (checkov, parliament, cloudsplaining, detect-secrets) pin dozens of
+# packages of their own, so they live in a venv of their own; tests call them as programs.
+SCANNERS := .venv-scanners
+SCANNERS_STAMP := $(SCANNERS)/.installed
 STACK ?= demo
 
-.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean venv
+.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean venv scanners
 
 $(PLAN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +29,13 @@ $(TEST_STAMP): $(PLAN_STAMP)
 
 venv: $(TEST_STAMP)
 
+$(SCANNERS_STAMP): scripts/scanners-requirements.txt
+	test -x $(SCANNERS)/bin/python || $(PYTHON) -m venv $(SCANNERS)
+	$(SCANNERS)/bin/pip install -r scripts/scanners-requirements.txt
+	touch $@
+
+scanners: $(SCANNERS_STAMP)
+
 system-deps:
 	@scripts/install-system-deps
 
@@ -36,10 +47,10 @@ plan: $(PLAN_STAMP)
 	$(BIN)/mlplat plan $(STACK) --json $(PLAN_JSON)
 	$(BIN)/mlplat audit --plan $(PLAN_JSON)
 
-test: $(TEST_STAMP) system-deps
+test: $(TEST_STAMP) $(SCANNERS_STAMP) system-deps
 	$(BIN)/pytest
 
-test-unit: $(TEST_STAMP)
+test-unit: $(TEST_STAMP) $(SCANNERS_STAMP)
 	$(BIN)/pytest -m "not hosts"
 
 test-hosts: $(TEST_STAMP) system-deps
@@ -60,4 +71,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.audit_bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCANNERS) .pytest_cache .mypy_cache .ruff_cache
