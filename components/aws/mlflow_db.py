@@ -217,6 +217,7 @@ class MlflowDatabase(pulumi.ComponentResource):
                         "initContainers": [{
                             "name": "read-master-secret",
                             "image": AWS_CLI_IMAGE,
+                            "imagePullPolicy": "Always",
                             "command": ["/bin/sh", "-c",
                                         "aws secretsmanager get-secret-value "
                                         '--secret-id "$MASTER_SECRET_ARN" '
@@ -234,6 +235,7 @@ class MlflowDatabase(pulumi.ComponentResource):
                         "containers": [{
                             "name": "create-database",
                             "image": POSTGRES_CLIENT_IMAGE,
+                            "imagePullPolicy": "Always",
                             "command": ["/bin/sh", "-c", SETUP_SHELL],
                             "env": [
                                 {"name": "PGHOST", "value": args.db_address},

@@ -184,6 +184,9 @@ class MlflowServer(pulumi.ComponentResource):
         container = {
             "name": APP_NAME,
             "image": MLFLOW_IMAGE,
+            # Pull on every start: the registry re-checks credentials and a re-pushed tag
+            # cannot hide behind a node's cached copy.
+            "imagePullPolicy": "Always",
             "args": pulumi.Output.from_input(args.artifacts_destination).apply(server_args),
             "ports": [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}],
             "env": [

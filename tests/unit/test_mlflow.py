@@ -118,7 +118,8 @@ def test_mlflow_needs_an_object_store(demo_config):
      "mlplat:mlflow.namespace: namespace 'notebooks' is not one of tenancy.namespaces (purposes: "
      "<main>, serving)"),
     ({"platformNamespace": "vision-staging-serving"},
-     "mlplat:mlflow.platformNamespace: platformNamespace (vision-staging-serving) is one of the team's own "
+     "mlplat:mlflow.platformNamespace: platformNamespace (vision-staging-serving) is one of "
+     "the team's own "
      "namespaces"),
     ({"artifactsPrefix": "mlflow"}, "mlplat:mlflow.artifactsPrefix: "),
     ({"replicas": 0}, "mlplat:mlflow.replicas: "),
