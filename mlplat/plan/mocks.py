@@ -135,16 +135,27 @@ class DeterministicMocks(pulumi.runtime.Mocks):
 # ---------------------------------------------------------------------- resource outputs
 
 
+#: ARN spellings where AWS differs from the provider's module and type names; policy linters
+#: (parliament) check resource ARNs against AWS's own formats, so the mocks must match them.
+_ARN_SERVICE = {"efs": "elasticfilesystem"}
+_ARN_RESOURCE = {
+    "aws:iam/instanceProfile:InstanceProfile": "instance-profile",
+    "aws:efs/fileSystem:FileSystem": "file-system",
+    "aws:efs/accessPoint:AccessPoint": "access-point",
+}
+
+
 @outputs_for("aws:*")
 def _aws(resource: MockedResource) -> dict[str, Any]:
     physical, typ = resource.physical, resource.type
-    service = _service(typ)
+    service = _ARN_SERVICE.get(_service(typ), _service(typ))
+    kind = _ARN_RESOURCE.get(typ, _kind(typ))
     if service == "iam":
-        arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:{_kind(typ)}/{physical}"
+        arn = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:{kind}/{physical}"
     elif service == "s3":
         arn = f"arn:aws:s3:::{physical}"
     else:
-        arn = f"arn:aws:{service}:{resource.region}:{MOCK_ACCOUNT_ID}:{_kind(typ)}/{resource.id}"
+        arn = f"arn:aws:{service}:{resource.region}:{MOCK_ACCOUNT_ID}:{kind}/{resource.id}"
     out: dict[str, Any] = {"arn": arn, "name": physical}
     if "tags" in resource.inputs:
         out["tagsAll"] = resource.inputs["tags"]

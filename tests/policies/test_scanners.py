@@ -240,11 +240,7 @@ IAM_ALLOWED: dict[tuple[str, str, str], str] = {
     ("-controller-policy", "parliament", "RESOURCE_MISMATCH"):
         "Karpenter's policy splits ec2:RunInstances/CreateFleet by resource type across "
         "statements (parliament wants every type in each); the SSM public-parameter ARN has "
-        "no account field; the instance-profile ARN is the offline mock's (`instanceprofile/`, "
-        "AWS writes `instance-profile/`, reported)",
-    ("-efs-csi-policy", "parliament", "RESOURCE_MISMATCH"):
-        "the offline mock writes the file system ARN as `efs:...:filesystem/`, AWS as "
-        "`elasticfilesystem:...:file-system/` (reported); the component uses the real output",
+        "no account field",
     ("-flow-logs-write", "parliament", "RESOURCE_MISMATCH"):
         "logs:DescribeLogGroups is scoped to the account's log groups; parliament's action "
         "table says it takes only `*` (reported: the fix is Resource `*` for that action)",

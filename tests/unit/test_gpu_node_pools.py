@@ -405,7 +405,7 @@ def test_controller_reads_only_its_queue_and_profile(plan: Plan) -> None:
     assert statements["AllowInterruptionQueueActions"]["Resource"] == (
         f"arn:aws:sqs:eu-west-1:111122223333:{queue.inputs['name']}")
     assert statements["AllowNodeInstanceProfileRead"]["Resource"].startswith(
-        "arn:aws:iam::111122223333:instanceprofile/")
+        "arn:aws:iam::111122223333:instance-profile/")
     assert not any(a.startswith(("iam:Create", "iam:AddRole", "iam:Delete"))
                    for s in statements.values() for a in _as_list(s["Action"]))
 
