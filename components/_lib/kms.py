@@ -5,13 +5,16 @@ shared file system)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
-from components._lib.log_group import AccountContext
 from components._lib.naming import Tagger
 from components._lib.policies import service_only_key_policy
+
+if TYPE_CHECKING:  # log_group builds its key with rotating_key: no import cycle at run time
+    from components._lib.log_group import AccountContext
 
 #: Days a scheduled key deletion waits (the maximum): time to notice and cancel it.
 KEY_DELETION_WINDOW_DAYS = 30

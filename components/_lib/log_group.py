@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components._lib.kms import rotating_key
 from components._lib.naming import Tagger
 from components._lib.policies import cloudwatch_logs_key_policy
 
@@ -65,20 +66,14 @@ def encrypted_log_group(
         "arn:", where.partition, ":logs:", where.region, ":", where.account, ":log-group:",
         log_group_name,
     )
-    key = aws.kms.Key(
-        f"{prefix}-{key_role}",
+    key = rotating_key(
+        resource_name=f"{prefix}-{key_role}",
         description=key_description,
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
         policy=pulumi.Output.all(where.partition, where.account, where.region, log_group_arn)
         .apply(lambda v: json.dumps(cloudwatch_logs_key_policy(*v))),
-        tags=tag(key_role),
-        opts=child,
-    )
-    aws.kms.Alias(
-        f"{prefix}-{key_role}-alias",
-        name=alias_name,
-        target_key_id=key.key_id,
+        alias_name=alias_name,
+        tag=tag,
+        role=key_role,
         opts=child,
     )
     log_group = aws.cloudwatch.LogGroup(

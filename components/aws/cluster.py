@@ -28,6 +28,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components._lib.kms import rotating_key
 from components._lib.log_group import AccountContext, encrypted_log_group
 from components._lib.naming import Tagger, iam_name_prefix
 from components._lib.policies import secrets_key_policy, service_trust
@@ -124,21 +125,15 @@ class Cluster(pulumi.ComponentResource):
         )
 
         # ---------------------------------------------------------------- KMS keys
-        secrets_key = aws.kms.Key(
-            f"{name}-secrets-key",
+        secrets_key = rotating_key(
+            resource_name=f"{name}-secrets-key",
             description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
             policy=pulumi.Output.all(partition, account, cluster_role.arn).apply(
                 lambda v: json.dumps(secrets_key_policy(*v))
             ),
-            tags=tag("secrets-key"),
-            opts=child,
-        )
-        aws.kms.Alias(
-            f"{name}-secrets-key-alias",
-            name=f"alias/mlplat/{args.cluster_name}/eks-secrets",
-            target_key_id=secrets_key.key_id,
+            alias_name=f"alias/mlplat/{args.cluster_name}/eks-secrets",
+            tag=tag,
+            role="secrets-key",
             opts=child,
         )
 
