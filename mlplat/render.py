@@ -7,8 +7,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from mlplat.plan.standup import critical_path
 from mlplat.plan.model import Plan, ResourceRecord
+from mlplat.plan.standup import critical_path
 
 
 def _label(record: ResourceRecord) -> str:

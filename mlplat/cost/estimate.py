@@ -222,7 +222,7 @@ def _database(record: ResourceRecord, prices: RegionPrices, _: _PlanIndex
 
 
 @_prices("kubernetes:karpenter.sh/v1:NodePool")
-def _node_pool(record: ResourceRecord, prices: RegionPrices, _: _PlanIndex
+def _node_pool(record: ResourceRecord, prices: RegionPrices, _index: _PlanIndex
                ) -> tuple[float, float, str]:
     spec = record.inputs.get("spec") or {}
     limits = spec.get("limits") or {}

@@ -99,10 +99,10 @@ def render_markdown(results: Sequence[Costed]) -> str:
                   "", f"- {_budget_line(costed)}"]
         if estimate.usage_based:
             lines.append("- billed by usage, not estimated: " + ", ".join(
-                f"{count} × `{kind}`" for kind, count in estimate.usage_based.items()))
+                f"{count} x `{kind}`" for kind, count in estimate.usage_based.items()))
         if estimate.unpriced:
             lines.append("- **not priced**: " + ", ".join(
-                f"{count} × `{kind}`" for kind, count in estimate.unpriced.items()))
+                f"{count} x `{kind}`" for kind, count in estimate.unpriced.items()))
         lines += [f"- assumptions: {_assumptions(estimate)}", ""]
     return "\n".join(lines)
 

@@ -35,7 +35,7 @@ def _top_components(plan: Plan) -> dict[str, str]:
     for record in plan.resources:
         chain = [record]
         while chain[-1].parent in by_urn:
-            chain.append(by_urn[chain[-1].parent])  # type: ignore[index]
+            chain.append(by_urn[chain[-1].parent])
         # chain[-1] is the root (the composition); chain[-2] its child on this branch. A
         # resource right under the root (no component of its own) joins the root's box.
         if len(chain) >= 2 and not chain[-2].custom:
