@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError
 
+from mlplat import catalog
 from mlplat.config.base import ConfigError, Env, _Model
 from mlplat.core.errors import format_validation_errors
+
+if TYPE_CHECKING:
+    from mlplat.config.environment import EnvironmentConfig
 
 ORG_FILE = "org.yaml"
 
@@ -96,3 +101,59 @@ def load_org(stack_dir: Path) -> OrgGuardrails | None:
     except ValidationError as error:
         raise ConfigError("\n".join(
             format_validation_errors(shown, error, OrgGuardrails))) from None
+
+
+def guardrail_violations(environment: EnvironmentConfig, org: OrgGuardrails, source: str,
+                         org_source: str) -> list[str]:
+    """Every way `environment` (read from `source`) breaks the guardrails of `org_source`,
+    one line each naming the stack file, the field and the guardrail."""
+    problems: list[str] = []
+
+    def broken(field: str, what: str, guardrail: str) -> None:
+        problems.append(f"{source}: {field}: {what} (guardrail {guardrail} in {org_source})")
+
+    if org.allowed_regions is not None and environment.region not in org.allowed_regions:
+        broken("aws:region", f"{environment.region} is not an allowed region",
+               f"allowedRegions: {', '.join(org.allowed_regions)}")
+    for tag in org.required_tags:
+        if tag not in environment.tags:
+            broken("mlplat:tags", f"the required tag {tag!r} is missing",
+                   f"requiredTags: {', '.join(org.required_tags)}")
+    tier = org.for_env(environment.env)
+    team_gpus = 0
+    for index, pool in enumerate(environment.gpu_pools):
+        field = f"mlplat:gpuPools[{index}]"
+        team_gpus += pool.gpu_limit
+        if org.max_gpus_per_pool is not None and pool.gpu_limit > org.max_gpus_per_pool:
+            broken(f"{field}.gpuLimit", f"{pool.gpu_limit} GPUs in pool {pool.name}",
+                   f"maxGpusPerPool: {org.max_gpus_per_pool}")
+        for position, instance_type in enumerate(pool.instance_types):
+            if not tier.allows_gpu_type(instance_type):
+                broken(f"{field}.instanceTypes[{position}]",
+                       f"{instance_type} is not allowed in {environment.env.value}",
+                       f"environments.{environment.env.value}.allowedGpuInstanceTypes")
+        for position, family in enumerate(pool.instance_families):
+            # A family is allowed when every catalogued size of it is.
+            sizes = [t.name for t in catalog.types_in_family(family)]
+            if not sizes or not all(tier.allows_gpu_type(name) for name in sizes):
+                broken(f"{field}.instanceFamilies[{position}]",
+                       f"family {family} is not allowed in {environment.env.value}",
+                       f"environments.{environment.env.value}.allowedGpuInstanceTypes")
+    if org.max_gpus_per_team is not None and team_gpus > org.max_gpus_per_team:
+        broken("mlplat:gpuPools", f"{team_gpus} GPUs across the team's pools",
+               f"maxGpusPerTeam: {org.max_gpus_per_team}")
+    return problems
+
+
+def check_guardrails(environment: EnvironmentConfig, source: str, stack_dir: Path) -> None:
+    """Raise ConfigError listing every guardrail of `stack_dir`/org.yaml that the
+    environment breaks; nothing when there is no org.yaml."""
+    from mlplat.stackfile import display_path
+
+    org = load_org(stack_dir)
+    if org is None:
+        return
+    problems = guardrail_violations(environment, org, source,
+                                    display_path(stack_dir / ORG_FILE))
+    if problems:
+        raise ConfigError("\n".join(problems))
