@@ -13,6 +13,7 @@ import click
 
 from mlplat.cli.audit import audit
 from mlplat.cli.cloud_init import cloud_init
+from mlplat.cli.cost import cost
 from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
@@ -27,7 +28,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, validate, cloud_init, docs):
+for _command in (plan, audit, cost, validate, cloud_init, docs):
     cli.add_command(_command)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
+from mlplat.config.org import check_guardrails
 from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program, warm_up
 from mlplat.plan.model import Plan
 from mlplat.stackfile import (
@@ -70,6 +71,8 @@ def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...]
     config, secrets = read_stack(path, namespaces)
     # Validate first: errors name the file and field, not a line of the program.
     environment = environment_from_stack_config(config, shown)
+    # The organisation's guardrails hold for hand-written stack files too (stacks/org.yaml).
+    check_guardrails(environment, shown, stack_dir)
     request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
     return request, environment
 
