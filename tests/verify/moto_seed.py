@@ -144,7 +144,7 @@ def deploy(plan: Plan, aws: dict[str, Any], *, rds_overrides: dict[str, Any] | N
     for db in plan.of_type(rds.INSTANCE):
         names[db.name] = _deploy_db(plan, db, aws["rds"], rds_overrides or {})
     for cluster in plan.of_type(eks.CLUSTER):
-        names[cluster.name] = _deploy_cluster(cluster, aws["eks"], eks_overrides or {})
+        names[cluster.name] = deploy_cluster(cluster, aws["eks"], eks_overrides or {})
     for key in plan.of_type(kms.KEY):
         if key.name not in skip:
             names[key.name] = _deploy_key(plan, key, aws["kms"])
@@ -234,7 +234,7 @@ def _deploy_db(plan: Plan, db: ResourceRecord, client: Any, overrides: dict[str,
     return str(i["identifier"])
 
 
-def _deploy_cluster(cluster: ResourceRecord, client: Any, overrides: dict[str, Any]) -> str:
+def deploy_cluster(cluster: ResourceRecord, client: Any, overrides: dict[str, Any]) -> str:
     i = cluster.inputs
     vpc = i["vpc_config"]
     params: dict[str, Any] = {

@@ -1,6 +1,6 @@
-"""`mlplat verify` against a real moto server on 127.0.0.1: a deployment as planned shows no
-drift; every seeded misconfiguration is reported under the rule that covers it, and nothing
-else; verify only ever reads.
+"""`mlplat verify` against a real moto server on 127.0.0.1: every seeded misconfiguration is
+reported under the rule that covers it, and nothing else; verify only ever reads. (A
+deployment as planned shows no drift: tests/verify/test_verify_cli.py.)
 
 The plan is the committed demo snapshot (tests/golden/plans/demo.json), so no Pulumi program
 runs here; moto_seed.deploy builds what `pulumi up` of it would leave in an account.
@@ -15,14 +15,14 @@ from typing import Any
 
 import boto3
 import pytest
-from moto_seed import REGION, clients, deploy, document, reset
+from moto_seed import REGION, clients, deploy, deploy_cluster, document, reset
 
 from mlplat.audit.engine import load_plan_file, plan_from_json
 from mlplat.core.paths import REPO_ROOT
 from mlplat.plan.model import Plan
 from mlplat.verify.aws import AwsReader, MutatingCallError
-from mlplat.verify.coverage import READ_CALLS
-from mlplat.verify.engine import VerifyReport, subjects, verify
+from mlplat.verify.coverage import LIVE_RULE_IDS, READ_CALLS
+from mlplat.verify.engine import VerifyReport, verify
 
 pytestmark = pytest.mark.live
 
@@ -59,17 +59,6 @@ def run(plan: Plan, url: str, calls: list[str] | None = None) -> VerifyReport:
 
 def drift(report: VerifyReport) -> set[tuple[str, str]]:
     return {(d.finding.rule_id, d.planned.name) for d in report.drift}
-
-
-def test_a_deployment_as_planned_shows_no_drift(moto_url: str) -> None:
-    plan = demo_plan()
-    reset(moto_url)
-    deploy(plan, clients(moto_url))
-    report = run(plan, moto_url)
-    assert drift(report) == set()
-    assert report.planned == []
-    assert [r.urn for r in report.checked] == [r.urn for r in subjects(plan)]
-    assert len(report.checked) == 27  # 3 buckets, 1 database, 1 cluster, 11 keys, 11 roles
 
 
 P = "vision-staging-"
@@ -181,3 +170,23 @@ def test_the_guard_refuses_a_write_before_it_is_sent(moto_url: str) -> None:
         s3.create_bucket(Bucket="never-created",
                          CreateBucketConfiguration={"LocationConstraint": REGION})
     assert clients(moto_url)["s3"].list_buckets()["Buckets"] == []
+
+
+def test_a_public_endpoint_without_an_allow_list_is_reported(moto_url: str) -> None:
+    """MLP-EKS-001: moto, unlike EKS, does not fill publicAccessCidrs with 0.0.0.0/0 when
+    none are given, so the empty allow-list case is seeded as such. Only the cluster is
+    deployed (everything else is reported missing, which is not what this test is about)."""
+    plan = demo_plan()
+    reset(moto_url)
+    cluster = plan.one("aws:eks/cluster:Cluster")
+    deploy_cluster(cluster, clients(moto_url)["eks"], {"resourcesVpcConfig": {
+        "subnetIds": cluster.inputs["vpc_config"]["subnet_ids"], "endpointPublicAccess": True,
+        "endpointPrivateAccess": True}})
+    found = {(rule, name) for rule, name in drift(run(plan, moto_url)) if name == cluster.name}
+    assert found == {("MLP-EKS-001", cluster.name)}
+
+
+def test_every_rule_claimed_live_has_a_seeded_misconfiguration_here() -> None:
+    """The live column of the control matrix claims no rule these tests do not seed."""
+    seeded = {rule for rule, _ in EXPECTED_DRIFT} | {"MLP-EKS-001"}
+    assert seeded - {"MLP-VFY-001"} == set(LIVE_RULE_IDS)
