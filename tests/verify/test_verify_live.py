@@ -67,8 +67,11 @@ EXPECTED_DRIFT = {
     *((rule, f"{P}objects-artifacts") for rule in (
         "MLP-S3-001", "MLP-S3-003", "MLP-S3-004", "MLP-S3-005", "MLP-S3-006", "MLP-S3-007",
         "MLP-S3-008", "MLP-S3-009", "MLP-S3-010", "MLP-S3-011")),
-    # Datasets: SSE-KMS without Bucket Keys; public access block with one flag off.
-    ("MLP-S3-002", f"{P}objects-datasets"), ("MLP-S3-004", f"{P}objects-datasets"),
+    # Datasets: SSE-KMS without Bucket Keys; a public access block with every flag off.
+    *((rule, f"{P}objects-datasets") for rule in (
+        "MLP-S3-002", "MLP-S3-003", "MLP-S3-004", "MLP-S3-005", "MLP-S3-006")),
+    # The access-log bucket: one flag off (each flag is read into its own input).
+    ("MLP-S3-005", f"{P}objects-access-logs"),
     # The database recreated public, unencrypted, with a password of its own, no IAM auth,
     # a day of backups, no deletion protection (in prod) and the default parameter group.
     *((rule, f"{P}metadata-db") for rule in (
@@ -106,7 +109,11 @@ def misconfigure(aws: dict[str, Any], names: dict[str, str]) -> None:
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"},
          "BucketKeyEnabled": False}]})
     s3.put_public_access_block(Bucket=datasets, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "BlockPublicPolicy": False, "IgnorePublicAcls": True,
+        "BlockPublicAcls": False, "BlockPublicPolicy": False, "IgnorePublicAcls": False,
+        "RestrictPublicBuckets": False})
+    s3.put_public_access_block(Bucket=names[f"{P}objects-access-logs"],
+                               PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": False,
         "RestrictPublicBuckets": True})
     kms.disable_key_rotation(KeyId=names[f"{P}objects-key"])
     kms.put_key_policy(KeyId=names[f"{P}alarms-key"], PolicyName="default", Policy=document(
