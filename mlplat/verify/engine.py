@@ -15,7 +15,7 @@ from mlplat.verify.aws import SUBJECT_TYPES, AwsReader
 from mlplat.verify.coverage import checks_live, live_rules
 from policies import Finding, Rule, Severity
 from policies.model import baseline
-from policies.rules import iam, s3
+from policies.rules import iam
 from policies.rules._helpers import related
 
 MISSING = Rule(
@@ -27,10 +27,11 @@ MISSING = Rule(
     check=lambda record, plan: (),
 )
 
-#: Companion types whose records belong to a planned resource, and the input naming it.
+#: Planned records that belong to a resource and carry findings of their own (the rules of
+#: buckets, databases, clusters and keys report on the resource itself), with the input
+#: naming the resource.
 _COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
     iam.ROLE: ((iam.ROLE_POLICY, "role"), (iam.ATTACHMENT, "role")),
-    s3.BUCKET: (),  # bucket rules yield findings on the bucket itself
 }
 
 
