@@ -31,6 +31,9 @@ ALIAS = "aws:kms/alias:Alias"
 #: The resource types verify reads, in report order.
 SUBJECT_TYPES = (s3.BUCKET, rds.INSTANCE, eks.CLUSTER, kms.KEY, iam.ROLE)
 STACK_TAG = "mlplat-stack"
+#: Resource types searched by tag for resources the plan does not declare, and the plan
+#: type each is.
+TAG_SCANNED_TYPES = {"s3:bucket": s3.BUCKET, "rds:db": rds.INSTANCE, "kms:key": kms.KEY}
 
 #: Error codes meaning "this resource or setting does not exist", per call.
 _ABSENT = frozenset({
@@ -107,13 +110,14 @@ class AwsReader:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in _ABSENT:
                 return None
-            name = error.operation_name
+            call = f"{self._client(service).meta.service_model.endpoint_prefix}:" \
+                   f"{error.operation_name}"
             if code in _DENIED:
-                action = READ_CALLS.get(f"{service}:{name}", f"{service}:{name}")
+                action = READ_CALLS.get(call, call)
                 raise VerifyInputError(
                     f"AWS refused {action} ({code}): the credentials need the read-only "
                     "policy of docs/verify.md") from None
-            raise VerifyInputError(f"AWS error on {service}:{name}: {code}") from None
+            raise VerifyInputError(f"AWS error on {call}: {code}") from None
         except (NoCredentialsError, PartialCredentialsError):
             raise VerifyInputError(
                 "no AWS credentials found (environment, profile, SSO or instance role); "
@@ -186,6 +190,19 @@ class AwsReader:
             if isinstance(name, str) and aliases.get(name):
                 return str(aliases[name])
         return None
+
+    def tagged(self, stack: str) -> list[str]:
+        """ARNs of the buckets, databases and KMS keys carrying the stack's tag (Resource
+        Groups Tagging API). EKS clusters and IAM roles are not asked for: moto's tagging
+        API does not list them, so their absence could not be tested."""
+        arns, params = [], {"TagFilters": [{"Key": STACK_TAG, "Values": [stack]}],
+                            "ResourceTypeFilters": list(TAG_SCANNED_TYPES)}
+        while True:
+            page = self._call("resourcegroupstaggingapi", "get_resources", **params) or {}
+            arns += [str(item["ResourceARN"]) for item in page.get("ResourceTagMappingList", [])]
+            if not page.get("PaginationToken"):
+                return arns
+            params["PaginationToken"] = page["PaginationToken"]
 
     # reading -----------------------------------------------------------------------------
 

@@ -109,6 +109,7 @@ READ_CALLS: dict[str, str] = {
     "s3:GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
     "s3:GetBucketLogging": "s3:GetBucketLogging",
     "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "tagging:GetResources": "tag:GetResources",
 }
 
 

@@ -1,21 +1,23 @@
 """Compare a deployed stack with its plan: the same rules on both, drift is the difference.
 
 Drift is (a) a rule failing on the live resource that passes on the planned one, (b) a
-planned resource that cannot be found. A rule failing on both is no drift (`mlplat audit`
-reports it already); it is listed as `planned` in the JSON report.
+planned resource that cannot be found, (c) a bucket, database or KMS key carrying the
+stack's tag that the plan does not declare. A rule failing on both is no drift (`mlplat
+audit` reports it already); it is listed as `planned` in the JSON report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from mlplat.plan.model import Plan, ResourceRecord
-from mlplat.verify.aws import SUBJECT_TYPES, AwsReader
+from mlplat.verify import records
+from mlplat.verify.aws import SUBJECT_TYPES, TAG_SCANNED_TYPES, AwsReader
 from mlplat.verify.coverage import checks_live, live_rules
 from policies import Finding, Rule, Severity
 from policies.model import baseline
-from policies.rules import iam
+from policies.rules import iam, kms, rds, s3
 from policies.rules._helpers import related
 
 MISSING = Rule(
@@ -24,6 +26,16 @@ MISSING = Rule(
               "created, or its identifying tags removed) is drift nobody reviewed.",
     remediation="Run `pulumi up` for the stack, or find who removed it.",
     controls=(baseline("drift"),), resource_types=SUBJECT_TYPES,
+    check=lambda record, plan: (),
+)
+
+UNEXPECTED = Rule(
+    id="MLP-VFY-002", title="Every resource carrying the stack's tag is planned",
+    severity=Severity.MEDIUM,
+    rationale="A bucket, database or key tagged as the stack's but declared by no plan was "
+              "made by hand or by another program: nobody reviewed or audits it.",
+    remediation="Import it into the stack, delete it, or remove the mlplat-stack tag.",
+    controls=(baseline("drift"),), resource_types=tuple(TAG_SCANNED_TYPES.values()),
     check=lambda record, plan: (),
 )
 
@@ -37,7 +49,8 @@ _COMPANIONS: dict[str, tuple[tuple[str, str], ...]] = {
 
 @dataclass(frozen=True)
 class Drift:
-    """One live finding the plan does not have (or a missing resource)."""
+    """One live finding the plan does not have, a missing planned resource, or a tagged
+    resource the plan does not declare (then `planned` is a record of what was found)."""
 
     finding: Finding
     planned: ResourceRecord
@@ -88,6 +101,7 @@ def verify(plan: Plan, reader: AwsReader, region: str) -> VerifyReport:
         else:
             groups[subject.urn] = group
             report.checked.append(subject)
+    report.drift += _unexpected(reader.tagged(plan.stack), groups.values(), plan.stack)
     # One live plan of everything read: rules that look across records (a bucket and the
     # buckets logging into it) see the live neighbours, as they see planned ones.
     live = Plan(project=plan.project, stack=plan.stack, source=f"live:{region}",
@@ -100,3 +114,30 @@ def verify(plan: Plan, reader: AwsReader, region: str) -> VerifyReport:
             else:
                 report.drift.append(Drift(finding, subject))
     return report
+
+
+def _live_id(type_token: str, value: object) -> str:
+    """The identifier an ARN or record input ends in: bucket name, DB identifier, key ID."""
+    text = str(value)
+    return text.rsplit(":::", 1)[-1] if type_token == s3.BUCKET else text.rsplit(
+        "/" if type_token == kms.KEY else ":", 1)[-1]
+
+
+def _unexpected(arns: Sequence[str], groups: Iterable[Sequence[ResourceRecord]],
+                stack: str) -> list[Drift]:
+    """Tagged resources none of the planned ones was found as."""
+    keys = {rds.INSTANCE: "identifier", s3.BUCKET: "bucket", kms.KEY: "arn"}
+    found = {(g[0].type, _live_id(g[0].type, g[0].inputs.get(keys[g[0].type])))
+             for g in groups if g[0].type in keys}
+    drift = []
+    for arn in arns:
+        service = arn.split(":")[2]
+        type_token = {"s3": s3.BUCKET, "rds": rds.INSTANCE, "kms": kms.KEY}.get(service)
+        if type_token is None or (type_token, _live_id(type_token, arn)) in found:
+            continue
+        resource = records.record(arn, type_token, _live_id(type_token, arn), {})
+        drift.append(Drift(Finding(
+            rule=UNEXPECTED, stack=stack, urn=arn, type=type_token, name=resource.name,
+            message=f"carries mlplat-stack={stack} but the plan declares no such resource"),
+            resource))
+    return drift

@@ -171,6 +171,7 @@ def key_records(subject: ResourceRecord, metadata: Mapping[str, Any], rotation: 
     """A KMS key: DescribeKey's KeyMetadata, GetKeyRotationStatus, the default key policy
     and ListResourceTags."""
     return [record(subject.urn, kms.KEY, subject.name, {
+        "arn": metadata.get("Arn"),
         "customer_master_key_spec": metadata.get("KeySpec", "SYMMETRIC_DEFAULT"),
         "enable_key_rotation": rotation,
         "policy": policy,

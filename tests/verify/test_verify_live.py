@@ -93,8 +93,12 @@ EXPECTED_DRIFT = {
 }
 
 
-def misconfigure(aws: dict[str, Any], names: dict[str, str]) -> None:
-    """Drift as it happens: settings changed or removed after `pulumi up`."""
+STRAY_BUCKET = f"{P}scratch-0seed"
+
+
+def misconfigure(aws: dict[str, Any], names: dict[str, str]) -> str:
+    """Drift as it happens: settings changed or removed after `pulumi up`, resources made by
+    hand with the stack's tag. Returns the ID of the stray KMS key."""
     s3, kms, iam = aws["s3"], aws["kms"], aws["iam"]
     artifacts = names[f"{P}objects-artifacts"]
     s3.delete_bucket_encryption(Bucket=artifacts)
@@ -137,9 +141,14 @@ def misconfigure(aws: dict[str, Any], names: dict[str, str]) -> None:
                                                            "Action": "sts:AssumeRole"}))
     iam.attach_role_policy(RoleName=names[f"{P}gpu-node-role"],
                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    stack_tag = [{"Key": "mlplat-stack", "Value": "demo"}]
+    s3.create_bucket(Bucket=STRAY_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_tagging(Bucket=STRAY_BUCKET, Tagging={"TagSet": stack_tag})
+    return str(kms.create_key(Tags=[{"TagKey": "mlplat-stack", "TagValue": "demo"}])
+               ["KeyMetadata"]["KeyId"])
 
 
-def seed_misconfigured(url: str, plan: Plan) -> None:
+def seed_misconfigured(url: str, plan: Plan) -> str:
     reset(url)
     aws = clients(url)
     database = {"StorageEncrypted": False, "KmsKeyId": None, "PubliclyAccessible": True,
@@ -153,16 +162,17 @@ def seed_misconfigured(url: str, plan: Plan) -> None:
                "logging": None, "encryptionConfig": None, "version": "1.29"}
     names = deploy(plan, aws, rds_overrides=database, eks_overrides=cluster,
                    skip=frozenset({f"{P}shared-fs-efs-csi-role"}))
-    misconfigure(aws, names)
+    return misconfigure(aws, names)
 
 
 def test_every_seeded_misconfiguration_is_reported_under_its_rule_and_nothing_else(
         moto_url: str) -> None:
     plan = prod_database_plan()
-    seed_misconfigured(moto_url, plan)
+    stray_key = seed_misconfigured(moto_url, plan)
     calls: list[str] = []
     report = run(plan, moto_url, calls)
-    assert drift(report) == EXPECTED_DRIFT
+    assert drift(report) == EXPECTED_DRIFT | {("MLP-VFY-002", STRAY_BUCKET),
+                                             ("MLP-VFY-002", stray_key)}
     assert report.planned == []
     # Read-only: every call verify made is a Describe/Get/List on the allow-list.
     assert calls and set(calls) <= set(READ_CALLS)
