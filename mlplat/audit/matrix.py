@@ -24,10 +24,13 @@ def _preview(rule: Rule) -> str:
 
 def _live(rule: Rule) -> str:
     """The live column: checked by `mlplat verify`, or why the rule is plan-only."""
-    from mlplat.verify.coverage import plan_only_reason
+    from mlplat.verify.coverage import LIVE_SCOPE, plan_only_reason
 
     reason = plan_only_reason(rule)
-    return f"plan-only: {reason}" if reason else "yes (`mlplat verify`)"
+    if reason:
+        return f"plan-only: {reason}"
+    scope = LIVE_SCOPE.get(rule.id)
+    return f"yes (`mlplat verify`: {scope})" if scope else "yes (`mlplat verify`)"
 
 
 def render_matrix() -> str:

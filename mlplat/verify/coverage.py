@@ -31,6 +31,15 @@ LIVE_RULE_IDS: frozenset[str] = frozenset({
     "MLP-TAG-001",
 })
 
+#: Where a live rule checks less live than on a plan: what it covers live.
+LIVE_SCOPE: dict[str, str] = {
+    "MLP-RDS-003": "managed password; 'password set in the program' is plan-only",
+    "MLP-TAG-001": "buckets, RDS instances, EKS clusters, KMS keys, IAM roles",
+    "MLP-IAM-001": "inline and attached policies of the stack's roles",
+    "MLP-IAM-002": "inline and attached policies of the stack's roles",
+    "MLP-IAM-003": "inline and attached policies of the stack's roles",
+}
+
 #: Live records built without the inputs a rule reads: the rule is not run on them. An RDS
 #: parameter group is read for its parameters and an attached managed policy for its
 #: document, not their tags (a policy attached by hand is not the stack's to tag).

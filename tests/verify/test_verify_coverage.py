@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from mlplat.verify.coverage import READ_CALLS, iam_actions, is_live, plan_only_reason
+from mlplat.verify.coverage import (
+    LIVE_RULE_IDS,
+    LIVE_SCOPE,
+    NOT_READ_FOR,
+    PLAN_ONLY_REASONS,
+    READ_CALLS,
+    iam_actions,
+    is_live,
+    plan_only_reason,
+)
 from mlplat.verify.docs import reviewer_policy
 from policies import ALL_RULES, Rule
 
@@ -28,3 +37,9 @@ def test_every_rule_is_live_or_says_why_not(rule: Rule) -> None:
     reason = plan_only_reason(rule)
     assert is_live(rule) != bool(reason)
     assert reason != "not read live", "a new rule area: say in coverage.py why it is plan-only"
+
+
+def test_scope_notes_are_about_live_rules_and_reasons_about_plan_only_ones() -> None:
+    assert set(LIVE_SCOPE) | set(NOT_READ_FOR) <= LIVE_RULE_IDS
+    assert not set(PLAN_ONLY_REASONS) & LIVE_RULE_IDS
+    assert LIVE_RULE_IDS.issubset(rule.id for rule in ALL_RULES)
