@@ -54,4 +54,5 @@ else:  # --- end substrate dispatch; substrate aws
         pulumi.export("metadata_db_secret_arn", environment.metadata_db.master_user_secret_arn)
     if environment.tenancy is not None and environment.team_access is not None:
         pulumi.export("team_namespaces", environment.tenancy.namespaces)
-        pulumi.export("service_account_role_arns", environment.team_access.service_account_role_arns)
+        pulumi.export("service_account_role_arns",
+                      environment.team_access.service_account_role_arns)

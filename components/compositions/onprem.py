@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,7 +45,7 @@ from mlplat.config import (
     EnvironmentConfig,
     PodSecurityLevel,
 )
-from mlplat.config.onprem import MINIO_API_PORT, POSTGRES_PORT, OnpremConfig
+from mlplat.config.onprem import MINIO_API_PORT, POSTGRES_PORT
 
 #: Type token, by the rule in components/__init__.py.
 TOKEN = "mlplat:compositions/onprem:TeamEnvironment"
@@ -169,8 +169,10 @@ class TeamEnvironment(pulumi.ComponentResource):
         config, onprem = self._config, self._onprem
         namespace = k8s.core.v1.Namespace(
             f"{name}-data-namespace",
+            # A platform namespace, not a team's (no `mlplat.io/team`: the team's quota and
+            # RBAC do not apply; its members get no access here).
             metadata={"name": self.data_namespace, "labels": {
-                **self._labels,
+                "app.kubernetes.io/managed-by": "mlplat", "mlplat.io/stack": self._stack,
                 **pod_security_labels(PodSecurityLevel.RESTRICTED, onprem.kubernetes_version)}},
             opts=self._child,
         )
@@ -189,7 +191,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                           "labels": self._labels},
                 spec=spec, opts=self._child,
             )
-        return namespace.metadata.name
+        return cast(pulumi.Output[str], namespace.metadata.name)
 
     def _external_egress(self) -> list[EgressAllowance]:
         """Egress to external data services on private networks."""
