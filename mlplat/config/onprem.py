@@ -349,7 +349,6 @@ _AWS_ONLY_LAYERS: dict[str, tuple[str, str]] = {
 
 def onprem_problems(config: EnvironmentConfig) -> list[str]:
     """Every rule an environment breaks about its substrate (an empty list: none)."""
-    explicit = config.model_fields_set
     if config.substrate is Substrate.AWS:
         problems = []
         if config.onprem is not None:
@@ -361,7 +360,7 @@ def onprem_problems(config: EnvironmentConfig) -> list[str]:
                             "role the team's people assume)")
         return problems
     problems = [f"{key} is AWS-only ({why}); remove it on substrate 'onprem'"
-                for name, (key, why) in _AWS_ONLY_LAYERS.items() if name in explicit]
+                for name, (key, why) in _AWS_ONLY_LAYERS.items() if _configured(config, name)]
     onprem = config.onprem
     if onprem is None:
         return [*problems, "mlplat:onprem is required on substrate 'onprem' (the cluster's "
@@ -374,11 +373,14 @@ def onprem_problems(config: EnvironmentConfig) -> list[str]:
         if onprem.object_store is None:
             problems.append("mlplat:objectStore needs mlplat:onprem.objectStore (minio or "
                             "external)")
-        if "access_logs" in store.model_fields_set:
+        if store.access_logs != type(store.access_logs)():
             problems.append("objectStore.accessLogs is AWS-only (S3 server access logging)")
         for purpose, bucket in sorted(store.buckets.items()):
-            for field in sorted(bucket.model_fields_set):
-                alias = bucket.model_fields[field].alias or field
+            default = type(bucket)()
+            for field, info in sorted(type(bucket).model_fields.items()):
+                if getattr(bucket, field) == getattr(default, field):
+                    continue
+                alias = info.alias or field
                 problems.append(f"objectStore.buckets.{purpose}.{alias} is AWS-only (S3 "
                                 "lifecycle rules); MinIO buckets here are versioned only")
         external = onprem.object_store.external if onprem.object_store else None
@@ -419,6 +421,14 @@ def onprem_problems(config: EnvironmentConfig) -> list[str]:
                             "namespaces; credentials of the data services must stay out of "
                             "them")
     return problems
+
+
+def _configured(config: EnvironmentConfig, name: str) -> bool:
+    """Does the environment set layer `name` to anything but its default? (A layer left at
+    its default creates nothing on-prem; one that says more would be silently ignored.)"""
+    value = getattr(config, name)
+    default = type(config).model_fields[name].get_default(call_default_factory=True)
+    return bool(value != default)
 
 
 def has_onprem_database(data: dict[str, Any]) -> bool:
