@@ -113,6 +113,7 @@ class EnvironmentConfig(_Model):
     # --- end substrate
     region: str | None = Field(
         default=None,
+        validate_default=True,  # absent is an error on substrate aws
         description="AWS region, from `aws:region`: one of the regions listed in "
         "mlplat/data/regions.yaml (AWS's region table, with the date it was checked). "
         "Required on substrate `aws`, refused on `onprem`."
@@ -304,8 +305,10 @@ class EnvironmentConfig(_Model):
 
     @field_validator("region")
     @classmethod
-    def _region(cls, value: str | None) -> str | None:
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
+            if info.data.get("substrate", Substrate.AWS) is Substrate.AWS:
+                raise ValueError("required field is missing")
             return value
         if catalog.REGIONS.partition_of(value) is None:
             raise ValueError(

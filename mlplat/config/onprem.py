@@ -353,8 +353,6 @@ def onprem_problems(config: EnvironmentConfig) -> list[str]:
         problems = []
         if config.onprem is not None:
             problems.append("mlplat:onprem is set but mlplat:substrate is 'aws'")
-        if config.region is None:
-            problems.append("aws:region is required on substrate 'aws'")
         if config.tenancy is not None and config.tenancy.team_role_arn is None:
             problems.append("tenancy.teamRoleArn is required on substrate 'aws' (the IAM "
                             "role the team's people assume)")

@@ -104,7 +104,7 @@ def test_aws_stacks_refuse_the_onprem_layer(demo_stack_config: dict[str, Any]) -
     with pytest.raises(ConfigError, match="mlplat:onprem is set but mlplat:substrate is 'aws'"):
         environment_from_stack_config(config, "stacks/Pulumi.demo.yaml")
     del config["mlplat:onprem"], config["aws:region"]
-    with pytest.raises(ConfigError, match="aws:region is required"):
+    with pytest.raises(ConfigError, match="aws:region: required field is missing"):
         environment_from_stack_config(config, "stacks/Pulumi.demo.yaml")
 
 
