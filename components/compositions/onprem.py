@@ -34,6 +34,7 @@ from components.k8s.tenancy import (
     ownership_labels,
     pod_security_labels,
 )
+from components.onprem.certificates import certificate
 from components.onprem.cloudnativepg import BackupTarget, PostgresCluster, PostgresClusterArgs
 from components.onprem.minio import MinioObjectStore, MinioObjectStoreArgs
 from mlplat.config import (
@@ -376,19 +377,10 @@ class TeamEnvironment(pulumi.ComponentResource):
         config, onprem = self._config, self._onprem
         assert config.mlflow is not None
         secret = "mlflow-s3-ca"
-        k8s.apiextensions.CustomResource(
-            f"{name}-mlflow-ca",
-            api_version="cert-manager.io/v1", kind="Certificate",
-            metadata={"name": secret, "namespace": config.mlflow.namespace_in(config.name),
-                      "labels": self._labels},
-            spec={"secretName": secret, "commonName": f"mlflow.{config.name}",
-                  "duration": f"{onprem.tls.duration_hours}h",
-                  "privateKey": {"algorithm": "ECDSA", "size": 256,
-                                 "rotationPolicy": "Always"},
-                  "usages": ["client auth"],
-                  "issuerRef": {"name": onprem.tls.issuer_name,
-                                "kind": onprem.tls.issuer_kind.value,
-                                "group": "cert-manager.io"}},
+        certificate(
+            f"{name}-mlflow-ca", secret_name=secret,
+            namespace=config.mlflow.namespace_in(config.name), labels=self._labels,
+            tls=onprem.tls, usages=["client auth"], common_name=f"mlflow.{config.name}",
             opts=pulumi.ResourceOptions(parent=self, provider=self.k8s_provider,
                                         depends_on=[self.tenancy] if self.tenancy else None),
         )

@@ -41,7 +41,7 @@ import pulumi_random as random
 
 from components.aws.mlflow_db import AUTH_DATABASE_SUFFIX, postgres_uri
 from components.k8s.mlflow import SECRET_LENGTH
-from components.onprem.minio import CERT_MANAGER_API
+from components.onprem.certificates import certificate
 from components.versions import (
     CLOUDNATIVEPG_CHART,
     CLOUDNATIVEPG_CHART_REPOSITORY,
@@ -229,20 +229,10 @@ class PostgresCluster(pulumi.ComponentResource):
             opts=child,
         )
         tls_secret = f"{args.cluster_name}-server-tls"
-        depends.append(k8s.apiextensions.CustomResource(
-            f"{name}-certificate",
-            api_version=CERT_MANAGER_API, kind="Certificate",
-            metadata=meta(tls_secret),
-            spec={
-                "secretName": tls_secret,
-                "duration": f"{args.tls.duration_hours}h",
-                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-                "dnsNames": service_dns_names(args.cluster_name, args.namespace_name),
-                "usages": ["server auth"],
-                "issuerRef": {"name": args.tls.issuer_name, "kind": args.tls.issuer_kind.value,
-                              "group": "cert-manager.io"},
-            },
-            opts=child,
+        depends.append(certificate(
+            f"{name}-certificate", secret_name=tls_secret, namespace=args.namespace,
+            labels=labels, tls=args.tls, usages=["server auth"],
+            dns_names=service_dns_names(args.cluster_name, args.namespace_name), opts=child,
         ))
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",

@@ -38,6 +38,7 @@ import pulumi_random as random
 
 from components.aws.team_access import BUCKET_ACTIONS, OBJECT_ACTIONS, ServiceAccountGrant
 from components.k8s.mlflow import SECRET_LENGTH
+from components.onprem.certificates import certificate as issued_certificate
 from components.versions import (
     MINIO_CHART,
     MINIO_CHART_REPOSITORY,
@@ -61,8 +62,6 @@ ROOT_USER = "mlplat-root"
 USER_SECRET_KEY = "secretKey"
 #: The MinIO image's unprivileged user (the chart's default securityContext).
 MINIO_UID = 1000
-#: cert-manager API of the Certificate resource.
-CERT_MANAGER_API = "cert-manager.io/v1"
 
 
 def bucket_name(environment: str, purpose: str) -> str:
@@ -195,20 +194,10 @@ class MinioObjectStore(pulumi.ComponentResource):
                           "existingSecretKey": USER_SECRET_KEY, "policy": user})
 
         self.tls_secret = f"{RELEASE_NAME}-tls"
-        certificate = k8s.apiextensions.CustomResource(
-            f"{name}-certificate",
-            api_version=CERT_MANAGER_API, kind="Certificate",
-            metadata=meta(self.tls_secret),
-            spec={
-                "secretName": self.tls_secret,
-                "duration": f"{args.tls.duration_hours}h",
-                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-                "dnsNames": server_dns_names(args.namespace_name, distributed),
-                "usages": ["server auth", "client auth"],
-                "issuerRef": {"name": args.tls.issuer_name, "kind": args.tls.issuer_kind.value,
-                              "group": "cert-manager.io"},
-            },
-            opts=child,
+        certificate = issued_certificate(
+            f"{name}-certificate", secret_name=self.tls_secret, namespace=args.namespace,
+            labels=labels, tls=args.tls, usages=["server auth", "client auth"],
+            dns_names=server_dns_names(args.namespace_name, distributed), opts=child,
         )
         job_security = {"enabled": True, "runAsUser": MINIO_UID, "runAsGroup": MINIO_UID,
                         "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}

@@ -38,6 +38,13 @@ MIN_PROD_BACKUP_RETENTION_DAYS = 7
 _SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 
 
+def _exactly_one_of(model: _Model, first: str, second: str) -> None:
+    """Refuse both or neither of two alternative fields (named by their YAML keys)."""
+    if (getattr(model, first) is None) == (getattr(model, second) is None):
+        names = [type(model).model_fields[f].alias or f for f in (first, second)]
+        raise ValueError(f"set exactly one of {names[0]} and {names[1]}")
+
+
 class Substrate(StrEnum):
     """Where an environment runs."""
 
@@ -158,8 +165,7 @@ class OnpremObjectStoreConfig(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        if (self.minio is None) == (self.external is None):
-            raise ValueError("set exactly one of minio and external")
+        _exactly_one_of(self, "minio", "external")
         return self
 
 
@@ -246,8 +252,7 @@ class OnpremMetadataDbConfig(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        if (self.cloudnativepg is None) == (self.external is None):
-            raise ValueError("set exactly one of cloudnativepg and external")
+        _exactly_one_of(self, "cloudnativepg", "external")
         return self
 
 
@@ -323,8 +328,7 @@ class OnpremConfig(_Model):
 
     @model_validator(mode="after")
     def _one_kubeconfig(self) -> Self:
-        if (self.kubeconfig_path is None) == (self.kubeconfig is None):
-            raise ValueError("set exactly one of kubeconfigPath and kubeconfig")
+        _exactly_one_of(self, "kubeconfig_path", "kubeconfig")
         return self
 
     def data_namespace_in(self, environment: str) -> str:
