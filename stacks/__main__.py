@@ -16,8 +16,9 @@ config = environment_from_pulumi()
 if config.substrate is Substrate.ONPREM:
     from components.compositions import onprem
 
-    team_environment = onprem.TeamEnvironment(
-        config.name, onprem.TeamEnvironmentArgs(config=config, stack=pulumi.get_stack()))
+    team_environment = onprem.OnpremTeamEnvironment(
+        config.name,
+        onprem.OnpremTeamEnvironmentArgs(config=config, stack=pulumi.get_stack()))
     pulumi.export("team", config.team)
     pulumi.export("env", config.env.value)
     pulumi.export("substrate", config.substrate.value)

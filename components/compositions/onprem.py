@@ -1,4 +1,4 @@
-"""TeamEnvironment on-prem: one team's environment on an existing Kubernetes cluster (built
+"""OnpremTeamEnvironment: one team's environment on an existing Kubernetes cluster (built
 by kubespray or k3s, docs/onprem-handoff.md), composed from components/onprem/ and the
 provider-neutral components/k8s/.
 
@@ -49,7 +49,7 @@ from mlplat.config import (
 from mlplat.config.onprem import MINIO_API_PORT, POSTGRES_PORT
 
 #: Type token, by the rule in components/__init__.py.
-TOKEN = "mlplat:compositions/onprem:TeamEnvironment"
+TOKEN = "mlplat:compositions/onprem:OnpremTeamEnvironment"
 
 #: Bucket purpose and MinIO grant of the database's backups.
 BACKUPS_PURPOSE = "backups"
@@ -60,8 +60,8 @@ CNPG_STATUS_PORT = 8000
 
 
 @dataclass(frozen=True)
-class TeamEnvironmentArgs:
-    """Inputs of an on-prem TeamEnvironment."""
+class OnpremTeamEnvironmentArgs:
+    """Inputs of an OnpremTeamEnvironment."""
 
     config: EnvironmentConfig
     """The validated environment config with `substrate: onprem`."""
@@ -106,7 +106,7 @@ def data_namespace_policies(
     }
 
 
-class TeamEnvironment(pulumi.ComponentResource):
+class OnpremTeamEnvironment(pulumi.ComponentResource):
     """The team's namespaces, object store, metadata database and MLflow server on an
     existing on-prem cluster."""
 
@@ -120,7 +120,7 @@ class TeamEnvironment(pulumi.ComponentResource):
     """Purpose -> bucket name (MinIO or the external endpoint's)."""
 
     def __init__(
-        self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: OnpremTeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
         config = args.config
@@ -387,7 +387,7 @@ class TeamEnvironment(pulumi.ComponentResource):
         return secret
 
 
-def exports(environment: TeamEnvironment) -> Mapping[str, Any]:
+def exports(environment: OnpremTeamEnvironment) -> Mapping[str, Any]:
     """What the stack exports on-prem (never a credential)."""
     out: dict[str, Any] = {"data_namespace": environment.data_namespace,
                            "buckets": environment.bucket_names}
