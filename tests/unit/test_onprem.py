@@ -400,3 +400,19 @@ def render(text: str, values: dict[str, Any]) -> str:
         text = text.replace(f'"{{{{ {name} }}}}"', json.dumps(value))
     assert "{{" not in text
     return text
+
+
+# ------------------------------------------------------------------ snapshot
+
+GOLDEN = REPO_ROOT / "tests" / "golden" / "plans" / "onprem-demo.json"
+
+
+def test_on_prem_plan_matches_committed_snapshot(plan: Plan) -> None:
+    """Reviewers read this file's diffs; `MLPLAT_UPDATE_GOLDEN=1` (make snapshots) rewrites
+    it."""
+    import os
+
+    current = plan.dumps()
+    if os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(current)
+    assert GOLDEN.read_text() == current, "run `make snapshots` if the change is intended"
