@@ -416,3 +416,46 @@ def test_on_prem_plan_matches_committed_snapshot(plan: Plan) -> None:
     if os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(current)
     assert GOLDEN.read_text() == current, "run `make snapshots` if the change is intended"
+
+
+# ------------------------------------------------------------------ external services
+
+
+def test_external_object_store_and_database() -> None:
+    config = stack_config()
+    config["mlplat:onprem"]["objectStore"] = {"external": {
+        "endpoint": "https://s3.example.internal", "cidr": "10.70.0.0/24",
+        "bucketNames": {"datasets": "ds-bucket", "artifacts": "art-bucket"},
+        "accessKeyId": "EXTERNALKEYID0000001", "secretAccessKey": "external-secret-0000001"}}
+    config["mlplat:onprem"]["metadataDb"] = {"external": {
+        "host": "pg.example.internal", "cidr": "10.70.1.0/24", "username": "vision_prod",
+        "password": "external-password-0000001"}}
+    environment = environment_from_stack_config(config, "<test>")
+    external = plan_environment(environment, "onprem-demo")
+    text = external.dumps()
+    for value in ("EXTERNALKEYID0000001", "external-secret-0000001",
+                  "external-password-0000001"):
+        assert value not in text and value not in repr(environment)
+    assert not external.of_type(RELEASE) and not external.of_type(CNPG_CLUSTER)
+    assert not external.of_type(NAMESPACE) or all(
+        r.inputs["metadata"]["name"] != DATA_NAMESPACE for r in external.of_type(NAMESPACE))
+    team = {r.inputs["metadata"]["name"]: r.inputs["spec"]
+            for r in external.of_type(NETWORK_POLICY)
+            if r.inputs["metadata"]["namespace"] == "vision-prod"}
+    assert team["allow-object-store"]["egress"][0]["to"] == [
+        {"ipBlock": {"cidr": "10.70.0.0/24"}}]
+    assert team["allow-metadata-db"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+    (deployment,) = external.of_type("kubernetes:apps/v1:Deployment")
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    assert "s3://art-bucket/mlflow" in container["args"]
+    assert "AWS_CA_BUNDLE" not in {e["name"] for e in container["env"]}
+
+
+def test_external_database_without_a_backup_bucket_is_refused_with_cloudnativepg() -> None:
+    config = stack_config()
+    config["mlplat:onprem"]["objectStore"] = {"external": {
+        "endpoint": "https://s3.example.internal",
+        "bucketNames": {"datasets": "ds", "artifacts": "art"},
+        "accessKeyId": "k", "secretAccessKey": "s"}}
+    with pytest.raises(ConfigError, match="needs a 'backups' bucket"):
+        environment_from_stack_config(config, "stacks/Pulumi.x.yaml")
