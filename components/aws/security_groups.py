@@ -115,16 +115,43 @@ def cluster_security_groups(
         tags=scope.tag("nodes-from-nodes"),
         opts=child,
     )
-    # Nodes pull images (ECR, public registries), call AWS APIs (EC2, STS, EKS) and
-    # fetch datasets through NAT; pods share the group, so per-workload egress limits
-    # belong in NetworkPolicies. IPv4 only: the VPC has no IPv6.
+    # Egress, narrowed to what nodes and pods need (docs/components/cluster.md, "Node
+    # egress"): each other (CoreDNS, services, NCCL), the API server, and HTTPS to
+    # anywhere (ECR, STS, EKS, EC2 and other AWS APIs, public registries and datasets,
+    # through NAT; the VPC has no interface endpoints). Databases and file systems add
+    # their own port towards their group (components/_lib/security_group.py). Not
+    # governed by security groups at all, so needing no rule: the Amazon DNS resolver
+    # (VPC base + 2), the Time Sync service (169.254.169.123) and IMDS. IPv4 only: the
+    # VPC has no IPv6.
     aws.vpc.SecurityGroupEgressRule(
-        f"{scope.prefix}-nodes-egress",
+        f"{scope.prefix}-nodes-to-nodes",
+        security_group_id=node_sg.id,
+        referenced_security_group_id=node_sg.id,
+        ip_protocol="-1",
+        description="Node-to-node and pod-to-pod traffic",
+        tags=scope.tag("nodes-to-nodes"),
+        opts=child,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{scope.prefix}-nodes-to-api",
+        security_group_id=node_sg.id,
+        referenced_security_group_id=cluster_sg.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        description="Kubernetes API from nodes and pods",
+        tags=scope.tag("nodes-to-api"),
+        opts=child,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{scope.prefix}-nodes-https-egress",
         security_group_id=node_sg.id,
         cidr_ipv4="0.0.0.0/0",
-        ip_protocol="-1",
-        description="Node and pod egress (registries, AWS APIs, NAT)",
-        tags=scope.tag("nodes-egress"),
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        description="HTTPS: AWS APIs, ECR, registries, datasets (through NAT)",
+        tags=scope.tag("nodes-https-egress"),
         opts=child,
     )
     return cluster_sg, node_sg
