@@ -405,6 +405,12 @@ def _controller(
             "replicas": 2,
             "nodeSelector": dict(SYSTEM_NODE_SELECTOR),
             "controller": {
+                # The chart's own image, stated so the plan shows what runs (by digest).
+                "image": {
+                    "repository": versions.KARPENTER_CONTROLLER_IMAGE_REPOSITORY,
+                    "tag": versions.KARPENTER_VERSION,
+                    "digest": versions.KARPENTER_CONTROLLER_IMAGE_DIGEST,
+                },
                 "resources": {
                     "requests": {"cpu": "500m", "memory": "1Gi"},
                     "limits": {"memory": "1Gi"},
