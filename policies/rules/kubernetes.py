@@ -174,6 +174,12 @@ def check_cluster_admin(binding: ResourceRecord, plan: Plan) -> Iterator[str]:
 
 _WORKLOADS = WORKLOAD_TYPES
 _NS = (NAMESPACE,)
+def check_any_namespace_psa(namespace: ResourceRecord, plan: Plan) -> Iterator[str]:
+    if PSA_ENFORCE not in k8s_labels(namespace):
+        yield (f"namespace {_shown(namespace)} carries no {PSA_ENFORCE} label: Pod Security "
+               "Admission enforces nothing there")
+
+
 def check_binding_denies(binding: ResourceRecord, plan: Plan) -> Iterator[str]:
     actions = [str(a) for a in as_list(dig(binding.inputs, "spec", "validationActions"))]
     if "Deny" not in actions:
@@ -336,5 +342,15 @@ RULES: tuple[Rule, ...] = (
         remediation="Set spec.failurePolicy to Fail (or leave it unset).",
         controls=(cis_k8s("5.2.1"), baseline("tenant-isolation")),
         resource_types=(ADMISSION_POLICY,), check=check_policy_fails_closed,
+    ),
+    Rule(
+        id="MLP-K8S-022", title="Every namespace mlplat creates enforces a Pod Security level",
+        severity=Severity.MEDIUM,
+        rationale="A namespace without the PSA enforce label admits any pod the cluster-wide "
+                  "policy does not cover (capabilities, seccomp, users); platform namespaces "
+                  "state their level (privileged included) so a reviewer sees it.",
+        remediation="Label the namespace pod-security.kubernetes.io/enforce with its level.",
+        controls=(cis_k8s("5.2.1"), pss("enforce label")),
+        resource_types=(NAMESPACE,), check=check_any_namespace_psa,
     ),
 )

@@ -345,6 +345,20 @@ def admission_binding(actions: tuple[str, ...] = ("Deny",)) -> ResourceRecord:
                                  "validationActions": list(actions)}})
 
 
+def addon(configuration: dict[str, str] | None = None) -> ResourceRecord:
+    values = {"enableNetworkPolicy": "true"} if configuration is None else configuration
+    return record("aws:eks/addon:Addon", "vpc-cni",
+                  {"cluster_name": "eks", "addon_name": "vpc-cni",
+                   "addon_version": "v1.20.4-eksbuild.1",
+                   "configuration_values": json.dumps(values), "tags": TAGS})
+
+
+def platform_namespace(labels: dict[str, str] | None = None) -> ResourceRecord:
+    return record("kubernetes:core/v1:Namespace", "platform-ns", {
+        "metadata": {"name": "mlplat-system", "labels": labels if labels is not None else {
+            "pod-security.kubernetes.io/enforce": "restricted"}}})
+
+
 # The cases -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -425,6 +439,7 @@ CASES: tuple[Case, ...] = (
     Case("MLP-EKS-006", _one(cluster),
          _one(cluster, access_config={"authentication_mode": "API_AND_CONFIG_MAP"}), "eks"),
     Case("MLP-EKS-007", _one(cluster), _one(cluster, version="1.27"), "eks"),
+    Case("MLP-EKS-008", _one(addon), _one(addon, configuration={}), "vpc-cni"),
     Case("MLP-EC2-001", _one(launch_template), _one(launch_template, tokens="optional"), "lt"),
     Case("MLP-EC2-002", _one(node_class), _one(node_class, hops=2), "nodeclass"),
     Case("MLP-EC2-003", _one(launch_template), _one(launch_template, encrypted="false"), "lt"),
@@ -496,6 +511,9 @@ CASES: tuple[Case, ...] = (
          _one(release, values={"grafana.ini": {"auth.anonymous": {"enabled": True,
                                                                   "org_role": "Admin"}}}),
          "grafana"),
+    Case("MLP-K8S-022", _one(platform_namespace),
+         _one(platform_namespace, labels={"app.kubernetes.io/managed-by": "mlplat"}),
+         "platform-ns"),
     Case("MLP-K8S-020", _one(admission_binding), _one(admission_binding, actions=("Warn",)),
          "vap-binding"),
     Case("MLP-K8S-021", _one(admission_policy), _one(admission_policy, failurePolicy="Ignore"),
