@@ -428,7 +428,8 @@ NOT_SCHEMA_CHECKED = {
 #: How the plan shows a secret value (its content never reaches the plan).
 SECRET_PLACEHOLDER = "[secret]"
 #: Components whose children are all Kubernetes objects checked below.
-KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer")
+KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer",
+                         "mlplat:k8s/pod_security:ClusterAdmissionPolicies")
 
 
 def schema_checked_manifest(record: ResourceRecord) -> dict[str, Any]:
