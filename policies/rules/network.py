@@ -182,7 +182,7 @@ RULES: tuple[Rule, ...] = (
                   "in review.",
         remediation="Adopt it with aws.ec2.DefaultNetworkAcl and explicit rules.",
         controls=(fsbp("EC2.21"), baseline("network-isolation")),
-        resource_types=(VPC,), check=check_default_nacl,
+        resource_types=(VPC,), check=check_default_nacl, needs_plan=True,
     ),
     Rule(
         id="MLP-NET-007", title="No subnet is tagged for internet-facing load balancers",
