@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class MetricKind(str, Enum):
+class MetricKind(StrEnum):
     """Prometheus metric type, as the exporter declares it (`# TYPE`)."""
 
     COUNTER = "counter"
@@ -120,7 +120,7 @@ KSM_TEAM_LABEL = "label_mlplat_io_team"
 KUBE_STATE_METRICS = Exporter(
     key="kube-state-metrics",
     title="kube-state-metrics",
-    version="v2.14.0 (subchart 5.28 of kube-prometheus-stack)",
+    version="v2.20.0 (subchart 8.4.0 of kube-prometheus-stack 88.5.3)",
     source="kubernetes/kube-state-metrics docs/metrics/workload/*.md, "
            "docs/metrics/cluster/namespace-metrics.md, docs/metrics/cluster/node-metrics.md",
     metrics=(
@@ -154,7 +154,8 @@ KUBE_STATE_METRICS = Exporter(
 NODE_EXPORTER = Exporter(
     key="node-exporter",
     title="Prometheus node exporter",
-    version="1.8.2 (subchart 4.43 of kube-prometheus-stack); Debian 12 package 1.5.0 on hosts",
+    version="1.12.1 (subchart 4.56.1 of kube-prometheus-stack 88.5.3); Debian 12 package "
+            "1.5.0 on hosts",
     source="prometheus/node_exporter collector/cpu_linux.go, meminfo.go, filesystem_common.go,"
            " loadavg.go",
     metrics=(
@@ -307,7 +308,7 @@ KARPENTER = Exporter(
 PROMETHEUS = Exporter(
     key="prometheus",
     title="Prometheus itself (target health)",
-    version="v3.x",
+    version="v3.14.0 (kube-prometheus-stack 88.5.3)",
     source="prometheus/prometheus scrape/scrape.go (synthetic series `up`)",
     metrics=(
         _m("up", G, (), "1 when the last scrape of the target succeeded."),
