@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mlplat.core.paths import REPO_ROOT, STACKS_DIR
 
