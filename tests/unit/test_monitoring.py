@@ -368,7 +368,7 @@ def test_without_cloudwatch_logs_go_to_the_endpoint_over_verified_tls(
     assert "Name forward" in output and "Host logs.lab.internal" in output
     assert "tls.verify On" in output and "cloudwatch" not in output
     settings = MonitoringConfig.model_validate({})
-    with pytest.raises(Exception, match="logShipping.endpoint is required"):
+    with pytest.raises(Exception, match=r"logShipping\.endpoint is required"):
         fluent_bit_output(settings, None)
 
 
