@@ -40,7 +40,7 @@ RELABEL_ACTIONS = {"replace", "Replace", "keep", "Keep", "drop", "Drop", "hashmo
 
 #: Value kinds: "map" is a string->string object (its keys are free), "list" a list of
 #: scalars, "objects" a list of objects whose fields are listed under `path[]`.
-S, B, I, MAP, LIST, OBJ, OBJS = "string", "boolean", "integer", "map", "list", "object", "objects"
+S, B, INT, MAP, LIST, OBJ, OBJS = "string", "boolean", "integer", "map", "list", "object", "objects"
 _RELABEL = {"relabelings": OBJS, "relabelings[].sourceLabels": LIST,
             "relabelings[].targetLabel": S, "relabelings[].action": RELABEL_ACTIONS}
 
@@ -61,7 +61,7 @@ FACTS: dict[tuple[str, str], dict[str, Any]] = {
         "spec.namespaceSelector": OBJ, "spec.namespaceSelector.any": B,
         "spec.namespaceSelector.matchNames": LIST,
         "spec.podMetricsEndpoints": OBJS, "spec.podMetricsEndpoints[].port": S,
-        "spec.podMetricsEndpoints[].portNumber": I, "spec.podMetricsEndpoints[].path": S,
+        "spec.podMetricsEndpoints[].portNumber": INT, "spec.podMetricsEndpoints[].path": S,
         "spec.podMetricsEndpoints[].interval": DURATION,
         **{f"spec.podMetricsEndpoints[].{k}": v for k, v in _RELABEL.items()},
     },
@@ -136,7 +136,7 @@ def _fits(kind: Any, value: Any) -> bool:
     return {
         S: lambda v: isinstance(v, str),
         B: lambda v: isinstance(v, bool),
-        I: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v),
+        INT: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == int(v),
         MAP: lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
         LIST: lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
         OBJ: lambda v: isinstance(v, dict),
