@@ -355,6 +355,36 @@ def check_rule_groups(groups: Sequence[Mapping[str, Any]]) -> None:
 # ------------------------------------------------------------------ the component
 
 
+@dataclass(frozen=True)
+class _Chart:
+    """A pinned chart of components/versions.py."""
+
+    name: str
+    version: str
+    repository: str
+
+
+KUBE_PROMETHEUS_STACK = _Chart(versions.KUBE_PROMETHEUS_STACK_CHART,
+                               versions.KUBE_PROMETHEUS_STACK_VERSION,
+                               versions.KUBE_PROMETHEUS_STACK_REPOSITORY)
+DCGM_EXPORTER = _Chart(versions.DCGM_EXPORTER_CHART, versions.DCGM_EXPORTER_VERSION,
+                       versions.DCGM_EXPORTER_REPOSITORY)
+METRICS_SERVER = _Chart(versions.METRICS_SERVER_CHART, versions.METRICS_SERVER_VERSION,
+                        versions.METRICS_SERVER_REPOSITORY)
+FLUENT_BIT = _Chart(versions.FLUENT_BIT_CHART, versions.FLUENT_BIT_VERSION,
+                    versions.FLUENT_BIT_REPOSITORY)
+
+
+def _release(resource_name: str, release_name: str, chart: _Chart, namespace: str,
+             values: pulumi.Input[dict[str, Any]],
+             opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        resource_name, name=release_name, chart=chart.name, version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace, values=values, max_history=10, opts=opts,
+    )
+
+
 class MonitoringStack(pulumi.ComponentResource):
     """The cluster's monitoring stack. Pass the Kubernetes provider in `opts.providers`."""
 
@@ -413,19 +443,11 @@ class MonitoringStack(pulumi.ComponentResource):
             f"{name}-alertmanager-config", metadata=meta(ALERTMANAGER_CONFIG_SECRET),
             type="Opaque", string_data={"alertmanager.yaml": config_text}, opts=in_ns,
         )
-        stack = k8s.helm.v3.Release(
-            f"{name}-kube-prometheus-stack",
-            name=RELEASE_NAME,
-            chart=versions.KUBE_PROMETHEUS_STACK_CHART,
-            version=versions.KUBE_PROMETHEUS_STACK_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                repo=versions.KUBE_PROMETHEUS_STACK_REPOSITORY),
-            namespace=ns,
-            values=kube_prometheus_stack_values(settings, args.environment,
-                                                args.storage_class,
-                                                args.managed_control_plane),
-            max_history=10,
-            opts=pulumi.ResourceOptions(
+        stack = _release(
+            f"{name}-kube-prometheus-stack", RELEASE_NAME, KUBE_PROMETHEUS_STACK, ns,
+            kube_prometheus_stack_values(settings, args.environment, args.storage_class,
+                                         args.managed_control_plane),
+            pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[namespace, grafana_secret, alertmanager_secret,
                             *args.depends_on]),
@@ -435,15 +457,8 @@ class MonitoringStack(pulumi.ComponentResource):
         selected = dict(PROMETHEUS_SELECTOR_LABELS)
 
         if settings.dcgm_exporter:
-            k8s.helm.v3.Release(
-                f"{name}-dcgm-exporter",
-                name="dcgm-exporter",
-                chart=versions.DCGM_EXPORTER_CHART,
-                version=versions.DCGM_EXPORTER_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                    repo=versions.DCGM_EXPORTER_REPOSITORY),
-                namespace=ns, values=dcgm_exporter_values(), max_history=10, opts=in_ns,
-            )
+            _release(f"{name}-dcgm-exporter", "dcgm-exporter", DCGM_EXPORTER, ns,
+                     dcgm_exporter_values(), in_ns)
             k8s.apiextensions.CustomResource(
                 f"{name}-dcgm-exporter-monitor",
                 api_version=MONITORING_V1, kind="ServiceMonitor",
@@ -463,16 +478,8 @@ class MonitoringStack(pulumi.ComponentResource):
                 opts=after_crds,
             )
         if settings.metrics_server:
-            k8s.helm.v3.Release(
-                f"{name}-metrics-server",
-                name="metrics-server",
-                chart=versions.METRICS_SERVER_CHART,
-                version=versions.METRICS_SERVER_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                    repo=versions.METRICS_SERVER_REPOSITORY),
-                namespace="kube-system", values=metrics_server_values(), max_history=10,
-                opts=child,
-            )
+            _release(f"{name}-metrics-server", "metrics-server", METRICS_SERVER,
+                     "kube-system", metrics_server_values(), child)
         if settings.log_shipping.enabled:
             self._fluent_bit(name, settings, args.cloudwatch, in_ns)
         k8s.apiextensions.CustomResource(
@@ -545,15 +552,7 @@ class MonitoringStack(pulumi.ComponentResource):
                                                  (cloudwatch.log_group_name, region)))
             after = [cloudwatch.ready]
         values = pulumi.Output.from_input(output).apply(fluent_bit_values)
-        k8s.helm.v3.Release(
-            f"{name}-fluent-bit",
-            name="fluent-bit",
-            chart=versions.FLUENT_BIT_CHART,
-            version=versions.FLUENT_BIT_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.FLUENT_BIT_REPOSITORY),
-            namespace=settings.namespace_name,
-            values=values,
-            max_history=10,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after)),
-        )
+        _release(f"{name}-fluent-bit", "fluent-bit", FLUENT_BIT, settings.namespace_name,
+                 values, pulumi.ResourceOptions.merge(
+                     opts, pulumi.ResourceOptions(depends_on=after)))
 
