@@ -9,7 +9,7 @@ from typing import Any
 
 from mlplat.plan.model import Plan, ResourceRecord
 from policies.model import Rule, Severity, baseline
-from policies.rules._helpers import dig, truthy
+from policies.rules._helpers import dig, truthy, walk
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 #: MAJOR.MINOR.PATCH with optional pre-release/build, optional leading v: no ranges.
@@ -57,16 +57,6 @@ def check_grafana_anonymous(release: ResourceRecord, plan: Plan) -> Iterator[str
                    f"{anonymous.get('org_role', 'Viewer')})")
 
 
-def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, (*path, str(index)))
-
-
 #: Service types that reach a Service from outside the cluster.
 EXPOSED_SERVICE_TYPES = frozenset({"LoadBalancer", "NodePort"})
 #: The AWS Load Balancer Controller's scheme annotation; its default is internet-facing.
@@ -77,7 +67,7 @@ def check_not_exposed(release: ResourceRecord, plan: Plan) -> Iterator[str]:
     values = release.inputs.get("values")
     if not isinstance(values, dict):
         return
-    for path, value in _walk(values):
+    for path, value in walk(values):
         if not path or not isinstance(value, dict):
             continue
         where = ".".join(path)
@@ -102,7 +92,7 @@ def check_no_inline_credentials(release: ResourceRecord, plan: Plan) -> Iterator
     values = release.inputs.get("values")
     if not isinstance(values, dict):
         return
-    for path, value in _walk(values):
+    for path, value in walk(values):
         if path and path[-1] in CREDENTIAL_KEYS and isinstance(value, str) and value:
             yield (f"{'.'.join(path)} holds a credential in the chart values (stored in the "
                    "Helm release and the Pulumi state in plain text)")

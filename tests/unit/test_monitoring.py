@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from mlplat.config.monitoring import MonitoringConfig
 from mlplat.core.paths import REPO_ROOT
 from mlplat.plan import Plan, ResourceRecord, plan_environment, run_program
 from mlplat.render import print_plan
+from policies.rules._helpers import walk
 
 pytestmark = pytest.mark.unit
 
@@ -64,17 +64,6 @@ def releases(plan: Plan) -> dict[str, ResourceRecord]:
 def values(plan: Plan, release: str) -> dict[str, Any]:
     found: dict[str, Any] = releases(plan)[release].inputs["values"]
     return found
-
-
-def walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every (path, value) in nested dicts and lists."""
-    yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for item in value:
-            yield from walk(item, (*path, "[]"))
 
 
 def monitoring_config(demo_stack_config: dict[str, Any], **changes: Any) -> dict[str, Any]:
