@@ -32,6 +32,7 @@ from mlplat.config import ConfigError, environment_from_stack_config
 from mlplat.config.monitoring import MonitoringConfig
 from mlplat.core.paths import REPO_ROOT
 from mlplat.plan import Plan, ResourceRecord, plan_environment, run_program
+from mlplat.plan.mocks import digest
 from mlplat.render import print_plan
 from policies.rules._helpers import walk
 
@@ -47,6 +48,7 @@ SCRAPE_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+PASSWORD = "random:index/randomPassword:RandomPassword"
 HIDDEN = "[secret]"
 
 #: Known values planted in the test stack; none may appear in a plan or its output.
@@ -211,6 +213,11 @@ def test_grafana_has_no_anonymous_access_and_its_admin_comes_from_a_secret(
     for release in demo_plan.of_type(RELEASE):
         keys = {path[-1] for path, _ in walk(release.inputs["values"]) if path}
         assert not keys & {"adminPassword", "adminUser"}, release.name
+    (password,) = [p for p in demo_plan.of_type(PASSWORD) if "grafana" in p.name]
+    assert password.inputs["length"] >= 32 and password.inputs["special"] is False
+    # What the offline engine's mocks generate for it (mlplat/plan/mocks.py) never shows.
+    marker = digest("random", PASSWORD, password.name, length=int(password.inputs["length"]))
+    assert marker not in demo_plan.dumps()
 
 
 def test_nothing_is_exposed_outside_the_cluster(demo_plan: Plan) -> None:
