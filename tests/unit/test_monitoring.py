@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 from rich.console import Console
@@ -415,3 +416,25 @@ def test_rule_groups_become_prometheus_rules_the_stack_selects(neutral_plan: Pla
 def test_malformed_rule_groups_are_refused(groups: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(Exception, match=message):
         check_rule_groups(groups)
+
+
+def test_core_objects_are_valid_for_the_cluster_version(
+    demo_plan: Plan, neutral_plan: Plan
+) -> None:
+    """kubernetes-validate --strict on every core object of the component (custom resources:
+    test_monitoring_crds.py; Helm releases are not Kubernetes objects)."""
+    version = demo_plan.one("aws:eks/cluster:Cluster").inputs["version"]
+    checked = 0
+    for plan in (demo_plan, neutral_plan):
+        stack = plan.one(STACK)
+        for record in plan.children(stack.urn):
+            if (record.package != "kubernetes" or record.type == RELEASE
+                    or "monitoring.coreos.com" in record.type):
+                continue
+            manifest = dict(record.inputs)
+            if manifest.get("stringData") == HIDDEN:
+                manifest["stringData"] = {}
+            kubernetes_validate.validate(manifest, version, strict=True)
+            checked += 1
+    # namespace, two Secrets and five dashboards per plan
+    assert checked == 2 * (1 + 2 + 5)
