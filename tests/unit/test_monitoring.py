@@ -12,6 +12,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -438,3 +441,22 @@ def test_core_objects_are_valid_for_the_cluster_version(
             checked += 1
     # namespace, two Secrets and five dashboards per plan
     assert checked == 2 * (1 + 2 + 5)
+
+
+@pytest.mark.cli
+def test_mlplat_plan_never_prints_or_writes_a_planted_receiver_secret(tmp_path: Path) -> None:
+    """The command a reviewer runs, on a stack file whose webhook URL was (wrongly) written
+    in plain text: neither its output nor its JSON holds the URL."""
+    document = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.demo.yaml").read_text())
+    slack = document["config"]["mlplat:monitoring"]["alerting"]["receivers"]["vision-slack"]
+    slack["slack"]["webhookUrl"] = PLANTED["slack"]
+    (tmp_path / "Pulumi.demo.yaml").write_text(yaml.safe_dump(document))
+    env = {**os.environ, "MLPLAT_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "mlplat.cli", "plan", "demo", "--stack-dir", str(tmp_path),
+         "--json", str(tmp_path / "plan.json")],
+        capture_output=True, text=True, timeout=300, check=False, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "MonitoringStack" in done.stdout
+    for text in (done.stdout, done.stderr, (tmp_path / "plan.json").read_text()):
+        assert PLANTED["slack"] not in text
