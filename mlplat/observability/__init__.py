@@ -1,0 +1,1 @@
+"""Observability as code: the alert rules the monitoring stack loads, as plain data."""
