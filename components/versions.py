@@ -140,3 +140,38 @@ MLFLOW_IMAGE: Final = "ghcr.io/mlflow/mlflow:v3.5.0-full"
 POSTGRES_CLIENT_IMAGE: Final = "docker.io/library/postgres:17.6-alpine"
 #: AWS CLI v2, reads the database master secret in the setup Job (Pod Identity credentials).
 AWS_CLI_IMAGE: Final = "public.ecr.aws/aws-cli/aws-cli:2.31.5"
+
+# --------------------------------------------------------------------------- Monitoring (issue #12)
+#
+# Charts of components/k8s/monitoring.py, exact versions read from each chart's Chart.yaml in
+# its upstream repository (fetched 2026). The images are the charts' own defaults for those
+# versions (tags below, for review); no registry is reachable from this workplace, so their
+# digests could not be read and are not pinned: resolve them before a first deploy
+# (`crane digest quay.io/prometheus/prometheus:v3.14.0-distroless`) and set them through the
+# charts' `image.sha` / `image.digest` values.
+
+#: kube-prometheus-stack (prometheus-community/helm-charts): Prometheus Operator v0.93.1,
+#: Prometheus v3.14.0, Alertmanager v0.34.0, Grafana chart 12.11.1, kube-state-metrics
+#: v2.20.0 (chart 8.4.0), node exporter v1.12.1 (chart 4.56.1). Its CRDs are
+#: monitoring.coreos.com at operator version 0.93.1 (tests/unit/test_monitoring_crds.py).
+KUBE_PROMETHEUS_STACK_VERSION: Final = "88.5.3"
+KUBE_PROMETHEUS_STACK_REPOSITORY: Final = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_CHART: Final = "kube-prometheus-stack"
+PROMETHEUS_OPERATOR_VERSION: Final = "0.93.1"
+
+#: NVIDIA dcgm-exporter chart (NVIDIA/dcgm-exporter deployment/): image
+#: nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless.
+DCGM_EXPORTER_VERSION: Final = "4.8.2"
+DCGM_EXPORTER_REPOSITORY: Final = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+DCGM_EXPORTER_CHART: Final = "dcgm-exporter"
+DCGM_EXPORTER_IMAGE_TAG: Final = "4.5.3-4.8.2-distroless"
+
+#: metrics-server chart (kubernetes-sigs/metrics-server charts/): metrics-server v0.8.1.
+METRICS_SERVER_VERSION: Final = "3.13.1"
+METRICS_SERVER_REPOSITORY: Final = "https://kubernetes-sigs.github.io/metrics-server/"
+METRICS_SERVER_CHART: Final = "metrics-server"
+
+#: Fluent Bit chart (fluent/helm-charts charts/fluent-bit): Fluent Bit 5.1.1.
+FLUENT_BIT_VERSION: Final = "0.58.1"
+FLUENT_BIT_REPOSITORY: Final = "https://fluent.github.io/helm-charts"
+FLUENT_BIT_CHART: Final = "fluent-bit"

@@ -18,6 +18,7 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
       mlplat:mlflow: {...}        # optional: absent means no MLflow server
+      mlplat:monitoring: {...}    # optional: absent means no monitoring stack
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -49,6 +50,7 @@ from mlplat.config.mlflow import (
     PROD_REPLICAS,
     MlflowConfig,
 )
+from mlplat.config.monitoring import MonitoringConfig, fit_to_the_environment
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
@@ -162,6 +164,26 @@ class EnvironmentConfig(_Model):
         "MLflow's basic-auth app; needs metadataDb, objectStore with an `artifacts` bucket "
         "and tenancy. Absent: none; `{}` gives the defaults.",
     )
+
+    # ------------------------------------------------------------ monitoring (issue #12)
+    monitoring: MonitoringConfig | None = Field(
+        default=None,
+        description="Cluster-wide metrics, alerting, dashboards and log shipping "
+        "(kube-prometheus-stack, DCGM exporter, metrics-server, Fluent Bit). Absent: none; "
+        "`{}` gives the defaults.",
+    )
+
+    @field_validator("monitoring")
+    @classmethod
+    def _monitoring_fits_the_environment(
+        cls, value: MonitoringConfig | None, info: ValidationInfo
+    ) -> MonitoringConfig | None:
+        if value is not None:
+            environment = (f"{info.data['team']}-{info.data['env'].value}"
+                           if "team" in info.data and "env" in info.data else None)
+            return fit_to_the_environment(value, info.data.get("tenancy"), environment)
+        return value
+    # ------------------------------------------------------------ end monitoring
 
     @field_validator("ephemeral")
     @classmethod

@@ -430,6 +430,10 @@ CASES: tuple[Case, ...] = (
     Case("MLP-HELM-002", _one(release), _one(release, version="^10.1.0"), "grafana"),
     Case("MLP-HELM-003", _one(release),
          _one(release, repositoryOpts={"repo": "http://charts.example.com"}), "grafana"),
+    Case("MLP-HELM-004", _one(release),
+         _one(release, values={"service": {"type": "LoadBalancer"}}), "grafana"),
+    Case("MLP-HELM-005", _one(release, values={"admin": {"existingSecret": "grafana-admin"}}),
+         _one(release, values={"adminPassword": "hunter2"}), "grafana"),
     Case("MLP-TAG-001", _one(queue), _one(queue, tags=without(TAGS, "managed-by")), "queue"),
 )
 
@@ -444,6 +448,16 @@ EXTRA_FAILURES: tuple[Case, ...] = (
     Case("MLP-IAM-005", _one(role_policy),
          lambda: [role_policy({"Sid": "IamAdmin", "Effect": "Allow", "Action": "iam:*",
                                "Resource": f"arn:aws:iam::{ACCOUNT}:role/x"})], "role-policy"),
+    Case("MLP-HELM-004", _one(release, values={"ingress": {
+             "enabled": True, "ingressClassName": "alb",
+             "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"}}}),
+         _one(release, values={"grafana": {"ingress": {"enabled": True,
+                                                       "ingressClassName": "alb"}}}),
+         "grafana"),
+    Case("MLP-HELM-005", _one(release),
+         _one(release, values={"alertmanager": {"config": {"receivers": [
+             {"name": "t", "slack_configs": [{"api_url": "https://hooks.example/x"}]}]}}}),
+         "grafana"),
     Case("MLP-K8S-014", _one(cluster_role_binding, subject="team-a", role_name="edit",
                              kind="RoleBinding"),
          _one(cluster_role_binding, subject="team-a", kind="RoleBinding"), "crb"),
