@@ -28,13 +28,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from mlplat.observability.metrics import KSM_TEAM_LABEL
+
 #: The label Alertmanager routes on.
 TEAM_LABEL: Final = "team"
-#: Namespace label naming the owning team (set by the tenancy components).
-NAMESPACE_TEAM_LABEL: Final = "mlplat.io/team"
-#: How kube-state-metrics exposes that namespace label on `kube_namespace_labels` once it is
-#: allow-listed (`--metric-labels-allowlist=namespaces=[mlplat.io/team]`).
-KSM_TEAM_LABEL: Final = "label_mlplat_io_team"
 #: Where the runbooks live in the repository (relative to its root).
 RUNBOOKS_PATH: Final = "docs/runbooks"
 
@@ -43,6 +40,10 @@ RUNBOOKS_PATH: Final = "docs/runbooks"
 #: the bus, 92 high single-bit ECC rate, 94/95 contained/uncontained ECC, 119/120 GSP errors.
 #: Source: NVIDIA's XID catalogue (docs.nvidia.com/deploy/xid-errors).
 FATAL_XIDS: Final = (48, 63, 64, 74, 79, 92, 94, 95, 119, 120)
+
+#: GPU utilisation (percent) above which a GPU counts as busy (so low clocks are throttling,
+#: not idle power saving).
+BUSY_GPU_PERCENT: Final = 50.0
 
 _PROM_DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -99,8 +100,9 @@ class ServingSlo:
     """Label matchers that, added to `requests_selector`, select failed requests."""
     latency_histogram: str = "vllm:e2e_request_latency_seconds"
     """Histogram of end-to-end request latency in seconds (without `_bucket`)."""
-    group_by: tuple[str, ...] = ("namespace", "job")
-    """Labels one SLO is computed per: the namespace and the scrape job (the service)."""
+    group_by: tuple[str, ...] = ("namespace", "inferenceservice")
+    """Labels one SLO is computed per: the namespace and the KServe InferenceService (the
+    monitoring component's PodMonitor copies the pod label into `inferenceservice`)."""
 
     def __post_init__(self) -> None:
         _check_ratio("serving.availability_target", self.availability_target)
@@ -124,8 +126,9 @@ class AlertSettings:
     """How long an allocated GPU must stay idle before the alert fires."""
     gpu_temperature_celsius: float = 87.0
     """GPU core temperature (DCGM_FI_DEV_GPU_TEMP) above which the GPU is about to slow down."""
-    gpu_throttle_ratio: float = 0.1
-    """Share of time a GPU may spend thermally or power throttled before the alert fires."""
+    gpu_clock_ratio: float = 0.8
+    """A busy GPU whose SM clock is below this share of its peak of the last day counts as
+    throttled."""
     quota_ratio: float = 0.9
     """Share of a team's ResourceQuota in use above which the team is warned."""
     queue_wait_limit: str = "1h"
@@ -134,8 +137,9 @@ class AlertSettings:
     """Share of a persistent volume in use above which its owners are warned."""
     mlflow_deployment: str = "mlflow"
     """Name of MLflow's Deployment in a team namespace (components/k8s/mlflow.APP_NAME)."""
-    dcgm_exporter_job: str = "dcgm-exporter"
-    """Prometheus scrape job of the DCGM exporter."""
+    dcgm_exporter_targets: tuple[str, ...] = ('job="dcgm-exporter"', 'exporter="dcgm-exporter"')
+    """Label matchers of the DCGM exporter's scrape targets: the in-cluster DaemonSet's
+    ServiceMonitor job, and the `exporter` label of on-prem host targets."""
     gpu_daemonsets: str = ".*dcgm-exporter.*|.*nvidia-device-plugin.*"
     """Regex of the DaemonSets every GPU node must run (DCGM exporter, device plugin)."""
     alertmanager_job: str = ".*alertmanager.*"
@@ -150,7 +154,7 @@ class AlertSettings:
             )
         for name in ("gpu_idle_for", "queue_wait_limit"):
             _check_duration(name, getattr(self, name))
-        for name in ("gpu_throttle_ratio", "quota_ratio", "volume_fill_ratio"):
+        for name in ("gpu_clock_ratio", "quota_ratio", "volume_fill_ratio"):
             _check_ratio(name, getattr(self, name))
         if not 0 < self.gpu_idle_utilization_percent < 100:
             raise ValueError("gpu_idle_utilization_percent must be between 0 and 100")
@@ -285,7 +289,6 @@ _GPU = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on {{ $labels.Hostname }
 def _gpu_health(s: AlertSettings) -> RuleGroup:
     fatal = _any_of("DCGM_FI_DEV_XID_ERRORS", FATAL_XIDS)
     fatal_list = ", ".join(str(x) for x in FATAL_XIDS)
-    throttle = f"> {s.gpu_throttle_ratio:g}"
     return RuleGroup("mlplat.gpu-health", (
         Alert(
             name="GpuFatalXid",
@@ -326,22 +329,18 @@ def _gpu_health(s: AlertSettings) -> RuleGroup:
             runbook="gpu-memory-errors",
         ),
         Alert(
-            name="GpuThermalThrottling",
-            # DCGM counts violation time in nanoseconds: rate/1e9 is the share of time.
-            expr=f"rate(DCGM_FI_DEV_THERMAL_VIOLATION[10m]) / 1e9 {throttle}",
-            for_="10m", severity=Severity.WARNING, route=Route.PLATFORM,
-            summary=f"{_GPU} is thermally throttled",
-            description=f"The GPU spent more than {_pct(s.gpu_throttle_ratio)} of the last "
-            "10 minutes slowed down because it was too hot.",
-            runbook="gpu-throttling",
-        ),
-        Alert(
-            name="GpuPowerThrottling",
-            expr=f"rate(DCGM_FI_DEV_POWER_VIOLATION[10m]) / 1e9 {throttle}",
-            for_="10m", severity=Severity.WARNING, route=Route.PLATFORM,
-            summary=f"{_GPU} is power throttled",
-            description=f"The GPU spent more than {_pct(s.gpu_throttle_ratio)} of the last "
-            "10 minutes slowed down by its power limit.",
+            name="GpuClocksThrottled",
+            # The violation counters and clock-event reasons that name the cause are not
+            # default DCGM counters; a busy GPU whose SM clock sits well below its own peak
+            # of the last day is throttled by heat or power (the runbook tells which).
+            expr="DCGM_FI_DEV_SM_CLOCK < on (Hostname, UUID) group_left"
+            " max by (Hostname, UUID) (max_over_time(DCGM_FI_DEV_SM_CLOCK[1d]))"
+            f" * {s.gpu_clock_ratio:g}"
+            f" and DCGM_FI_DEV_GPU_UTIL > {BUSY_GPU_PERCENT:g}",
+            for_="15m", severity=Severity.WARNING, route=Route.PLATFORM,
+            summary=f"{_GPU} is busy but clocked at {{{{ $value }}}} MHz",
+            description=f"The SM clock is below {_pct(s.gpu_clock_ratio)} of this GPU's "
+            "peak of the last day while it is busy: it is thermally or power throttled.",
             runbook="gpu-throttling",
         ),
         Alert(
@@ -360,7 +359,7 @@ def _gpu_agents(s: AlertSettings) -> RuleGroup:
     return RuleGroup("mlplat.gpu-agents", (
         Alert(
             name="GpuExporterDown",
-            expr=f'up{{job="{s.dcgm_exporter_job}"}} == 0',
+            expr=" or ".join(f"up{{{target}}} == 0" for target in s.dcgm_exporter_targets),
             for_="10m", severity=Severity.WARNING, route=Route.PLATFORM,
             summary="DCGM exporter {{ $labels.instance }} cannot be scraped",
             description="Without it, no GPU health alert of that node can fire.",
@@ -368,8 +367,10 @@ def _gpu_agents(s: AlertSettings) -> RuleGroup:
         ),
         Alert(
             name="GpuExporterMissing",
-            expr=f'(sum(kube_node_status_capacity{{resource="nvidia_com_gpu"}}) > 0)'
-            f' unless on () (count(up{{job="{s.dcgm_exporter_job}"}} == 1) > 0)',
+            expr='(sum(kube_node_status_capacity{resource="nvidia_com_gpu"}) > 0)'
+            " unless on () (count("
+            + " or ".join(f"up{{{target}}} == 1" for target in s.dcgm_exporter_targets)
+            + ") > 0)",
             for_="15m", severity=Severity.WARNING, route=Route.PLATFORM,
             summary="The cluster has GPUs but no DCGM exporter is up",
             description="No GPU health alert can fire: the exporter DaemonSet is missing, "
@@ -540,7 +541,7 @@ def _burn(record: str, budget: float, windows: tuple[BurnWindow, ...]) -> str:
 
 def _serving(s: AlertSettings) -> RuleGroup:
     slo = s.serving
-    where = "{{ $labels.namespace }}/{{ $labels.job }}"
+    where = "/".join(f"{{{{ $labels.{label} }}}}" for label in slo.group_by)
     alerts: list[Alert | Recording] = list(_slo_recordings(slo))
     for record, budget, what, kind in (
         ("serving_errors", 1 - slo.availability_target,

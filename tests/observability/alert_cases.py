@@ -67,17 +67,16 @@ def _gpu_health() -> list[AlertCase]:
         AlertCase("GpuUncorrectableRowsRemapped", "a remap older than an hour is not new",
                   (gpu_series("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "0x5 1x80"),),
                   "80m"),
-        # Violation counters count nanoseconds: 30e9 per minute is half of the time.
-        AlertCase("GpuThermalThrottling", "throttled half of the time fires",
-                  (gpu_series("DCGM_FI_DEV_THERMAL_VIOLATION", "0+30000000000x30"),), "25m",
-                  (on_gpu(),)),
-        AlertCase("GpuThermalThrottling", "throttled 5 % of the time is tolerated",
-                  (gpu_series("DCGM_FI_DEV_THERMAL_VIOLATION", "0+3000000000x30"),), "25m"),
-        AlertCase("GpuPowerThrottling", "power capped half of the time fires",
-                  (gpu_series("DCGM_FI_DEV_POWER_VIOLATION", "0+30000000000x30"),), "25m",
-                  (on_gpu(),)),
-        AlertCase("GpuPowerThrottling", "power capped 5 % of the time is tolerated",
-                  (gpu_series("DCGM_FI_DEV_POWER_VIOLATION", "0+3000000000x30"),), "25m"),
+        # Peak 1410 MHz earlier in the day; throttled to 1000 MHz (71 %) while busy.
+        AlertCase("GpuClocksThrottled", "a busy GPU at 71 % of its peak clock fires",
+                  (gpu_series("DCGM_FI_DEV_SM_CLOCK", "1410x60 1000x40"),
+                   gpu_series("DCGM_FI_DEV_GPU_UTIL", "95x100")), "85m", (on_gpu("1000"),)),
+        AlertCase("GpuClocksThrottled", "an idle GPU lowering its clocks saves power",
+                  (gpu_series("DCGM_FI_DEV_SM_CLOCK", "1410x60 210x40"),
+                   gpu_series("DCGM_FI_DEV_GPU_UTIL", "95x60 0x40")), "85m"),
+        AlertCase("GpuClocksThrottled", "a busy GPU at 92 % of its peak clock is normal",
+                  (gpu_series("DCGM_FI_DEV_SM_CLOCK", "1410x60 1300x40"),
+                   gpu_series("DCGM_FI_DEV_GPU_UTIL", "95x100")), "85m"),
         AlertCase("GpuTemperatureHigh", "90 °C for 15 minutes fires",
                   (gpu_series("DCGM_FI_DEV_GPU_TEMP", "90x20"),), "15m", (on_gpu("90"),)),
         AlertCase("GpuTemperatureHigh", "80 °C is normal under load",
@@ -87,6 +86,8 @@ def _gpu_health() -> list[AlertCase]:
 
 def _gpu_agents() -> list[AlertCase]:
     up = {"job": "dcgm-exporter", "instance": "10.0.1.7:9400"}
+    host = {"job": "scrapeConfig/monitoring/host-exporters", "instance": "gpu-host-3:9400",
+            "exporter": "dcgm-exporter"}
     capacity = Series(sel("kube_node_status_capacity", node="gpu-node-1",
                           resource="nvidia_com_gpu", unit="integer"), "8x20")
     cpu_only = Series(sel("kube_node_status_capacity", node="cpu-node-1", resource="cpu",
@@ -97,6 +98,9 @@ def _gpu_agents() -> list[AlertCase]:
         AlertCase("GpuExporterDown", "an exporter target down for 12 minutes fires",
                   (Series(sel("up", **up), "0x15"),), "12m",
                   (Fired({**up, "team": PLATFORM}),)),
+        AlertCase("GpuExporterDown", "an on-prem host's exporter down fires too",
+                  (Series(sel("up", **host), "0x15"),), "12m",
+                  (Fired({**host, "team": PLATFORM}),)),
         AlertCase("GpuExporterDown", "exporter up; another job's target down is not ours",
                   (Series(sel("up", **up), "1x15"),
                    Series(sel("up", job="other", instance="x:1"), "0x15")), "12m"),
@@ -104,6 +108,8 @@ def _gpu_agents() -> list[AlertCase]:
                   (capacity,), "16m", (Fired({"team": PLATFORM}),)),
         AlertCase("GpuExporterMissing", "GPU nodes with an exporter up",
                   (capacity, Series(sel("up", **up), "1x20")), "16m"),
+        AlertCase("GpuExporterMissing", "GPU nodes watched by on-prem host exporters",
+                  (capacity, Series(sel("up", **host), "1x20")), "16m"),
         AlertCase("GpuExporterMissing", "a cluster without GPUs needs no exporter",
                   (cpu_only,), "16m"),
         AlertCase("GpuDaemonSetUnavailable", "an unavailable device-plugin pod fires",
@@ -199,18 +205,21 @@ def _teams() -> list[AlertCase]:
     ]
 
 
-SERVICE = {"namespace": SERVE_NS, "job": "llm"}
+SERVICE = {"namespace": SERVE_NS, "inferenceservice": "llm"}
+#: The monitoring component's PodMonitor scrapes every model server under one job.
+SERVING_JOB = "monitoring/kserve-model-servers"
 
 
 def _requests(ok_per_step: int, errors_per_step: int, steps: int) -> tuple[Series, ...]:
     """vLLM's HTTP counters of one service, growing by fixed amounts per step."""
-    base = {**SERVICE, "handler": "/v1/completions", "method": "POST"}
+    base = {**SERVICE, "job": SERVING_JOB, "handler": "/v1/completions", "method": "POST"}
     return (
         Series(sel("http_requests_total", **base, status="2xx"), f"0+{ok_per_step}x{steps}"),
         Series(sel("http_requests_total", **base, status="5xx"),
                f"0+{errors_per_step}x{steps}"),
         # Health checks fail a lot but are not inference requests.
-        Series(sel("http_requests_total", **SERVICE, handler="/health", method="GET",
+        Series(sel("http_requests_total", **SERVICE, job=SERVING_JOB, handler="/health",
+                   method="GET",
                    status="5xx"), f"0+{ok_per_step}x{steps}"),
     )
 
@@ -218,7 +227,7 @@ def _requests(ok_per_step: int, errors_per_step: int, steps: int) -> tuple[Serie
 def _latency(fast_per_step: int, all_per_step: int, steps: int) -> tuple[Series, ...]:
     """vLLM's end-to-end latency histogram: requests within 10 s, and all requests."""
     hist = "vllm:e2e_request_latency_seconds"
-    labels = {**SERVICE, "model_name": "llama"}
+    labels = {**SERVICE, "job": SERVING_JOB, "model_name": "llama", "engine": "0"}
     return (
         Series(sel(f"{hist}_bucket", **labels, le="10.0"), f"0+{fast_per_step}x{steps}"),
         Series(sel(f"{hist}_bucket", **labels, le="+Inf"), f"0+{all_per_step}x{steps}"),
@@ -233,10 +242,10 @@ def _serving() -> list[AlertCase]:
     # minutes of a steady burn, so steady-burn cases need no day of synthetic data; what
     # the long windows add is shown by a burn that has stopped.
     stopped = (
-        Series(sel("http_requests_total", **SERVICE, handler="/v1/completions", method="POST",
-                   status="2xx"), "0+90x100"),
-        Series(sel("http_requests_total", **SERVICE, handler="/v1/completions", method="POST",
-                   status="5xx"), "0+10x60 600x40"),
+        Series(sel("http_requests_total", **SERVICE, job=SERVING_JOB,
+                   handler="/v1/completions", method="POST", status="2xx"), "0+90x100"),
+        Series(sel("http_requests_total", **SERVICE, job=SERVING_JOB,
+                   handler="/v1/completions", method="POST", status="5xx"), "0+10x60 600x40"),
         owner,
     )
     return [

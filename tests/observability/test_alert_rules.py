@@ -13,6 +13,8 @@ import pytest
 from alert_cases import CASES
 
 from mlplat.core.paths import REPO_ROOT
+from mlplat.observability.metrics import exporter_of
+from mlplat.observability.promql import metric_names
 from mlplat.observability.rules import (
     RUNBOOKS_PATH,
     TEAM_LABEL,
@@ -71,6 +73,21 @@ def test_every_case_tests_an_alert_that_exists() -> None:
     unknown = {case.alert for case in CASES} - names
     unknown |= {other for case in CASES for other in case.extra_silent} - names
     assert not unknown, f"cases for alerts that do not exist: {sorted(unknown)}"
+
+
+def test_rules_read_only_series_the_stack_emits() -> None:
+    """A rule on a series no exporter emits never fires: a silent hole. Every series a rule
+    reads is in the metric catalog or recorded by a rule of the same file."""
+    rules = [rule for group in alert_rule_groups() for rule in group["rules"]]
+    recorded = {rule["record"] for rule in rules if "record" in rule}
+    unknown = {
+        rule.get("alert", rule.get("record")): sorted(
+            name for name in metric_names(rule["expr"])
+            if name not in recorded and exporter_of(name) is None
+        )
+        for rule in rules
+    }
+    assert not {name: series for name, series in unknown.items() if series}
 
 
 def test_alert_names_are_unique() -> None:
