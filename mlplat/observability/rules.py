@@ -333,8 +333,8 @@ def _gpu_health(s: AlertSettings) -> RuleGroup:
             # The violation counters and clock-event reasons that name the cause are not
             # default DCGM counters; a busy GPU whose SM clock sits well below its own peak
             # of the last day is throttled by heat or power (the runbook tells which).
-            expr="DCGM_FI_DEV_SM_CLOCK < on (Hostname, UUID) group_left"
-            " max by (Hostname, UUID) (max_over_time(DCGM_FI_DEV_SM_CLOCK[1d]))"
+            expr="DCGM_FI_DEV_SM_CLOCK < on (UUID) group_left"
+            " max by (UUID) (max_over_time(DCGM_FI_DEV_SM_CLOCK[1d]))"
             f" * {s.gpu_clock_ratio:g}"
             f" and DCGM_FI_DEV_GPU_UTIL > {BUSY_GPU_PERCENT:g}",
             for_="15m", severity=Severity.WARNING, route=Route.PLATFORM,
@@ -395,9 +395,13 @@ def _capacity(s: AlertSettings) -> RuleGroup:
     return RuleGroup("mlplat.capacity", (
         Alert(
             name="GpuAllocatedIdle",
-            # DCGM's pod mapping labels only GPUs that are allocated to a pod.
+            # DCGM's pod mapping names the pod holding a GPU; a GPU nobody holds carries
+            # the exporter's own pod as a target label instead, so the pod must also
+            # request GPUs (kube-state-metrics) to count as holding one.
             expr=with_team(
-                f'DCGM_FI_DEV_GPU_UTIL{{pod!=""}} < {s.gpu_idle_utilization_percent:g}'
+                f"DCGM_FI_DEV_GPU_UTIL < {s.gpu_idle_utilization_percent:g}"
+                " and on (namespace, pod)"
+                ' (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} > 0)'
             ),
             for_=s.gpu_idle_for, severity=Severity.WARNING, route=Route.NAMESPACE,
             summary="Pod {{ $labels.namespace }}/{{ $labels.pod }} holds an idle GPU",

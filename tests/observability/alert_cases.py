@@ -33,6 +33,9 @@ GPU = {
     "instance": "10.0.1.7:9400", "job": "dcgm-exporter",
 }
 ALLOCATED = {**GPU, "namespace": TEAM_NS, "pod": "trainer-0", "container": "main"}
+#: A GPU no pod holds: with honorLabels the scrape target's own labels fill the gap.
+UNALLOCATED = {**GPU, "gpu": "1", "UUID": "GPU-77ab", "namespace": "monitoring",
+               "pod": "dcgm-exporter-x7k2p", "container": "exporter"}
 
 
 def gpu_series(metric: str, values: str, labels: dict[str, str] = GPU) -> Series:
@@ -124,17 +127,26 @@ def _gpu_agents() -> list[AlertCase]:
 
 def _capacity() -> list[AlertCase]:
     util = "DCGM_FI_DEV_GPU_UTIL"
+    requests = "kube_pod_container_resource_requests"
+    gpu_request = Series(sel(requests, namespace=TEAM_NS, pod="trainer-0", container="main",
+                             node="gpu-node-1", resource="nvidia_com_gpu", unit="integer"),
+                         "1x40")
+    exporter_request = Series(sel(requests, namespace="monitoring", pod="dcgm-exporter-x7k2p",
+                                  container="exporter", node="gpu-node-1", resource="cpu",
+                                  unit="core"), "0.1x40")
     ready = {"node": "gpu-node-1", "condition": "Ready", "status": "true"}
     pool = {"nodepool": "gpu-a100", "resource_type": "nvidia.com/gpu"}
     return [
         AlertCase("GpuAllocatedIdle", "an allocated GPU idle for 35 minutes fires",
-                  (gpu_series(util, "0x40", ALLOCATED), team(TEAM_NS, "team-a", "1x40")),
+                  (gpu_series(util, "0x40", ALLOCATED), gpu_request,
+                   team(TEAM_NS, "team-a", "1x40")),
                   "35m", (on_gpu(labels=ALLOCATED, owner="team-a"),)),
         AlertCase("GpuAllocatedIdle", "a namespace without team label routes to platform",
-                  (gpu_series(util, "0x40", ALLOCATED),), "35m",
+                  (gpu_series(util, "0x40", ALLOCATED), gpu_request), "35m",
                   (on_gpu(labels=ALLOCATED, owner=PLATFORM),)),
         AlertCase("GpuAllocatedIdle", "a busy GPU, and an idle one no pod holds, are fine",
-                  (gpu_series(util, "60x40", ALLOCATED), gpu_series(util, "0x40"),
+                  (gpu_series(util, "60x40", ALLOCATED), gpu_request,
+                   gpu_series(util, "0x40", UNALLOCATED), exporter_request,
                    team(TEAM_NS, "team-a", "1x40")), "35m"),
         AlertCase("NodeNotReady", "not Ready for 6 minutes fires",
                   (Series(sel("kube_node_status_condition", **ready), "0x10"),), "6m",
