@@ -300,6 +300,18 @@ def _self_monitoring() -> list[AlertCase]:
     def gauge(metric: str, labels: dict[str, str], values: str) -> tuple[Series, ...]:
         return (Series(sel(metric, **labels), values),)
 
+    def failures(failed: str, failed_labels: dict[str, str], total: str,
+                 total_labels: dict[str, str], per_hundred: int) -> tuple[Series, ...]:
+        """`per_hundred` of every 100 attempts per minute fail."""
+        return (Series(sel(failed, **failed_labels), f"0+{per_hundred}x30"),
+                Series(sel(total, **total_labels), "0+100x30"))
+
+    sends = {**prom, "alertmanager": "http://10.0.0.8:9093/api/v2/alerts"}
+    to_alertmanager = ("prometheus_notifications_errors_total", sends,
+                       "prometheus_notifications_sent_total", sends)
+    to_slack = ("alertmanager_notifications_failed_total", {**slack, "reason": "serverError"},
+                "alertmanager_notifications_total", slack)
+
     return [
         AlertCase("PrometheusConfigReloadFailed", "a failed reload fires",
                   gauge("prometheus_config_last_reload_successful", prom, "0x20"), "16m",
@@ -318,17 +330,9 @@ def _self_monitoring() -> list[AlertCase]:
                   gauge("prometheus_notifications_alertmanagers_discovered", prom, "1x20"),
                   "16m"),
         AlertCase("PrometheusNotificationsFailing", "5 % of sends failing fires",
-                  (Series(sel("prometheus_notifications_errors_total", **prom,
-                              alertmanager="http://10.0.0.8:9093/api/v2/alerts"), "0+5x30"),
-                   Series(sel("prometheus_notifications_sent_total", **prom,
-                              alertmanager="http://10.0.0.8:9093/api/v2/alerts"), "0+100x30")),
-                  "25m", fired(prom)),
+                  failures(*to_alertmanager, 5), "25m", fired(prom)),
         AlertCase("PrometheusNotificationsFailing", "every send succeeds",
-                  (Series(sel("prometheus_notifications_errors_total", **prom,
-                              alertmanager="http://10.0.0.8:9093/api/v2/alerts"), "0x30"),
-                   Series(sel("prometheus_notifications_sent_total", **prom,
-                              alertmanager="http://10.0.0.8:9093/api/v2/alerts"), "0+100x30")),
-                  "25m"),
+                  failures(*to_alertmanager, 0), "25m"),
         AlertCase("AlertmanagerDown", "Alertmanager target down fires",
                   gauge("up", am, "0x10"), "6m", fired(am)),
         AlertCase("AlertmanagerDown", "Alertmanager up",
@@ -339,15 +343,9 @@ def _self_monitoring() -> list[AlertCase]:
         AlertCase("AlertmanagerConfigReloadFailed", "reloads succeed",
                   gauge("alertmanager_config_last_reload_successful", am, "1x20"), "16m"),
         AlertCase("AlertmanagerNotificationsFailing", "5 % of Slack deliveries failing fires",
-                  (Series(sel("alertmanager_notifications_failed_total", **slack,
-                              reason="serverError"), "0+5x30"),
-                   Series(sel("alertmanager_notifications_total", **slack), "0+100x30")),
-                  "25m", fired(slack)),
+                  failures(*to_slack, 5), "25m", fired(slack)),
         AlertCase("AlertmanagerNotificationsFailing", "deliveries succeed",
-                  (Series(sel("alertmanager_notifications_failed_total", **slack,
-                              reason="serverError"), "0x30"),
-                   Series(sel("alertmanager_notifications_total", **slack), "0+100x30")),
-                  "25m"),
+                  failures(*to_slack, 0), "25m"),
     ]
 
 

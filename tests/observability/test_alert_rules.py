@@ -199,3 +199,10 @@ def test_mlflow_default_is_the_deployment_mlplat_creates() -> None:
     from components.k8s.mlflow import APP_NAME
 
     assert AlertSettings().mlflow_deployment == APP_NAME
+
+
+def test_the_monitoring_component_accepts_the_rule_groups() -> None:
+    """The groups are what MonitoringStack(rule_groups=...) turns into PrometheusRules."""
+    from components.k8s.monitoring import check_rule_groups
+
+    check_rule_groups(alert_rule_groups())
