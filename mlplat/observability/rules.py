@@ -189,6 +189,8 @@ class Recording:
 
 @dataclass(frozen=True)
 class RuleGroup:
+    """A rule group: evaluated together, one PrometheusRule object when deployed."""
+
     name: str
     rules: tuple[Alert | Recording, ...]
 
