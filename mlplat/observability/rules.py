@@ -91,7 +91,8 @@ class ServingSlo:
     latency_target: float = 0.99
     """Share of inference requests that must finish within `latency_bucket` seconds."""
     latency_bucket: str = "10.0"
-    """Latency threshold: an `le` value of the latency histogram exactly as exposed."""
+    """Latency threshold: a bucket boundary of the latency histogram, in the float form
+    (`10.0`) vLLM exposes and Prometheus 3 normalises every `le` value to."""
     requests_metric: str = "http_requests_total"
     """Counter of HTTP requests, labelled with `status` ("2xx", "5xx", ...)."""
     requests_selector: str = 'handler=~"/v1/.*"'
