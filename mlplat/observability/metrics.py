@@ -148,6 +148,13 @@ KUBE_STATE_METRICS = Exporter(
         _m("kube_job_status_failed", G, ("namespace", "job_name"), "Failed pods of a Job."),
         _m("kube_persistentvolumeclaim_status_phase", G,
            ("namespace", "persistentvolumeclaim", "phase"), "PVC phase."),
+        # Read by the alert rules (mlplat/observability/rules.py).
+        _m("kube_node_status_condition", G, ("node", "condition", "status"),
+           "Node conditions (Ready, MemoryPressure, ...), one series per status."),
+        _m("kube_resourcequota", G, ("namespace", "resourcequota", "resource", "type"),
+           "ResourceQuota `hard` and `used` per resource."),
+        _m("kube_daemonset_status_number_unavailable", G, ("namespace", "daemonset"),
+           "Pods of a DaemonSet that should run but are not available."),
     ),
 )
 
@@ -187,6 +194,14 @@ KUBELET = Exporter(
            ("namespace", "pod", "container", "probe_type", "result"),
            "Probe results per container (kubelet /metrics/probes)."),
         _m("kubelet_running_pods", G, (), "Pods running on the node."),
+        # Read by the alert rules; kubelet /metrics, pkg/kubelet/metrics/collectors/
+        # volume_stats.go.
+        _m("kubelet_volume_stats_used_bytes", G, ("namespace", "persistentvolumeclaim"),
+           "Bytes used on a mounted PVC's volume."),
+        _m("kubelet_volume_stats_capacity_bytes", G, ("namespace", "persistentvolumeclaim"),
+           "Capacity of a mounted PVC's volume."),
+        _m("kubelet_volume_stats_available_bytes", G, ("namespace", "persistentvolumeclaim"),
+           "Bytes available on a mounted PVC's volume."),
     ),
 )
 
@@ -222,6 +237,13 @@ KUEUE = Exporter(
         _m("kueue_cluster_queue_nominal_quota", G,
            ("cohort", "cluster_queue", "flavor", "resource"),
            "Nominal quota per ClusterQueue (only with metrics.enableClusterQueueResources)."),
+        # Per-LocalQueue metrics, read by the alert rules (team attribution by namespace):
+        # feature gate LocalQueueMetrics, beta and on by default since Kueue 0.17 (the
+        # training layer pins 0.19.2); pkg/metrics/metrics.go at that version.
+        _m("kueue_local_queue_pending_workloads", G, ("name", "namespace", "status"),
+           "Pending workloads per LocalQueue; status `active` or `inadmissible`."),
+        _m("kueue_local_queue_admitted_workloads_total", C, ("name", "namespace"),
+           "Workloads admitted per LocalQueue."),
     ),
 )
 
@@ -246,6 +268,11 @@ VLLM = Exporter(
            "Time to first token."),
         _m("vllm:request_queue_time_seconds", H, ("model_name", "engine"),
            "Time a request waited in the queue."),
+        # vLLM's API server instruments its FastAPI app with prometheus-fastapi-instrumentator
+        # (vllm/entrypoints/serve/instrumentator/metrics.py; status grouped as 2xx/4xx/5xx):
+        # the serving availability SLO of the alert rules counts these.
+        _m("http_requests_total", C, ("handler", "method", "status"),
+           "HTTP requests per handler, method and status class."),
     ),
 )
 
@@ -313,13 +340,41 @@ PROMETHEUS = Exporter(
     metrics=(
         _m("up", G, (), "1 when the last scrape of the target succeeded."),
         _m("scrape_duration_seconds", G, (), "Duration of the last scrape."),
+        # Self-monitoring, read by the alert rules: cmd/prometheus/main.go (config reload),
+        # rules/group.go (rule evaluation), notifier/ (sending alerts to Alertmanager).
+        _m("prometheus_config_last_reload_successful", G, (),
+           "1 when the last configuration reload succeeded."),
+        _m("prometheus_rule_evaluation_failures_total", C, ("rule_group",),
+           "Rule evaluations that failed."),
+        _m("prometheus_notifications_alertmanagers_discovered", G, (),
+           "Alertmanagers discovered and active."),
+        _m("prometheus_notifications_errors_total", C, ("alertmanager",),
+           "Errors sending alerts to an Alertmanager."),
+        _m("prometheus_notifications_sent_total", C, ("alertmanager",),
+           "Alerts sent to an Alertmanager."),
+    ),
+)
+ALERTMANAGER = Exporter(
+    key="alertmanager",
+    title="Alertmanager itself",
+    version="v0.34.0 (kube-prometheus-stack 88.5.3)",
+    source="prometheus/alertmanager config/coordinator.go (config reload), notify/notify.go "
+           "(notification counters)",
+    metrics=(
+        _m("alertmanager_config_last_reload_successful", G, (),
+           "1 when the last configuration reload succeeded."),
+        _m("alertmanager_notifications_total", C, ("integration",),
+           "Notifications attempted per integration."),
+        _m("alertmanager_notifications_failed_total", C, ("integration", "reason"),
+           "Notifications that failed per integration and reason."),
     ),
 )
 
 #: Every exporter of the stack, in the order the catalog lists them.
+
 EXPORTERS: tuple[Exporter, ...] = (
     DCGM_EXPORTER, KUBE_STATE_METRICS, NODE_EXPORTER, KUBELET, KUEUE, VLLM, TRITON, KSERVE,
-    KARPENTER, PROMETHEUS,
+    KARPENTER, PROMETHEUS, ALERTMANAGER,
 )
 
 
