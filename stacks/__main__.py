@@ -10,6 +10,7 @@ import pulumi
 from components.compositions.aws import TeamEnvironment, TeamEnvironmentArgs
 from mlplat.config import environment_from_pulumi
 from mlplat.config.onprem import Substrate
+from mlplat.observability.rules import AlertSettings, alert_rule_groups
 
 config = environment_from_pulumi()
 # --- substrate dispatch (issue #10): on-prem stacks are composed by their own module.
@@ -25,8 +26,13 @@ if config.substrate is Substrate.ONPREM:
     for key, value in onprem.exports(team_environment).items():
         pulumi.export(key, value)
 else:  # --- end substrate dispatch; substrate aws
+    # The alert rules deployed are the ones tests/observability proves with promtool.
+    rule_groups = [] if config.monitoring is None else alert_rule_groups(AlertSettings(
+        runbook_base_url=config.monitoring.runbook_base_url,
+        platform_team=config.monitoring.platform_team))
     environment = TeamEnvironment(
-        config.name, TeamEnvironmentArgs(config=config, stack=pulumi.get_stack())
+        config.name, TeamEnvironmentArgs(config=config, stack=pulumi.get_stack(),
+                                         alert_rule_groups=rule_groups)
     )
 
     pulumi.export("team", config.team)

@@ -38,8 +38,8 @@ from components.aws.team_access import (
     TeamAccessArgs,
 )
 from components.k8s.mlflow import MlflowServer, MlflowServerArgs
-from components.k8s.pod_security import ClusterAdmissionPolicies, ClusterAdmissionPoliciesArgs
 from components.k8s.monitoring import TEAM_NAMESPACE_LABEL, MonitoringStack, MonitoringStackArgs
+from components.k8s.pod_security import ClusterAdmissionPolicies, ClusterAdmissionPoliciesArgs
 from components.k8s.tenancy import (
     EgressAllowance,
     TeamTenancy,

@@ -30,6 +30,19 @@ KSERVE_METRICS_PORT = 8080
 
 #: Namespace of the stack when neither it nor tenancy.monitoringNamespace is set.
 DEFAULT_NAMESPACE = "monitoring"
+#: Where alerts' runbook links point unless `monitoring.runbookBaseUrl` says otherwise.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/mlplat/mlplat/blob/main/docs/runbooks"
+_HTTPS_URL = re.compile(r"https://[^\s/]+(/[^\s]*)?")
+
+
+def _https_url(value: str) -> str:
+    if not _HTTPS_URL.fullmatch(value):
+        raise ValueError("must be an https:// URL without spaces")
+    return value.rstrip("/")
+
+
+#: An https:// URL (no trailing slash kept).
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 _PROMETHEUS_DURATION = re.compile(r"[1-9][0-9]*(ms|s|m|h|d|w|y)")
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -285,6 +298,17 @@ class MonitoringConfig(_Model):
     )
     log_shipping: LogShippingConfig = Field(
         default_factory=LogShippingConfig, description="Container log shipping (Fluent Bit)."
+    )
+    runbook_base_url: HttpsUrl = Field(
+        default=DEFAULT_RUNBOOK_BASE_URL,
+        description="Where this repository's `docs/runbooks/` can be read by whoever is "
+        "paged: every alert's `runbook_url` starts here (point it at your fork or internal "
+        "mirror).",
+    )
+    platform_team: DnsLabel = Field(
+        default="platform",
+        description="`team` label of cluster-wide alerts (nodes, GPUs, pools, the monitoring "
+        "stack) and of namespaces without a team; route it with `alerting.platformReceiver`.",
     )
 
     @property

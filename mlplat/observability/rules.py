@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from mlplat.config.monitoring import DEFAULT_RUNBOOK_BASE_URL
 from mlplat.observability.metrics import KSM_TEAM_LABEL
 
 #: The label Alertmanager routes on.
@@ -117,7 +118,7 @@ class ServingSlo:
 class AlertSettings:
     """The knobs of the alert rules. Defaults are what mlplat deploys."""
 
-    runbook_base_url: str = "https://github.com/mlplat/mlplat/blob/main/docs/runbooks"
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
     """Where `docs/runbooks/` of this repository is browsable; runbook links start here."""
     platform_team: str = "platform"
     """`team` label of cluster-wide alerts and of namespaces without a team."""

@@ -206,3 +206,23 @@ def test_the_monitoring_component_accepts_the_rule_groups() -> None:
     from components.k8s.monitoring import check_rule_groups
 
     check_rule_groups(alert_rule_groups())
+
+
+def test_the_demo_deploys_exactly_the_rules_promtool_tests(demo_plan) -> None:  # type: ignore[no-untyped-def]
+    """One source: the PrometheusRule objects in the demo's plan carry the groups that
+    `alert_rule_groups` gives the promtool tests above, rule for rule."""
+    from mlplat.config import environment_from_stack_config
+    from mlplat.observability.rules import AlertSettings, alert_rule_groups
+    from mlplat.stackfile import read_stack_config
+    from tests.conftest import DEMO_STACK_FILE
+
+    monitoring = environment_from_stack_config(read_stack_config(DEMO_STACK_FILE),
+                                               "demo").monitoring
+    assert monitoring is not None
+    expected = alert_rule_groups(AlertSettings(runbook_base_url=monitoring.runbook_base_url,
+                                               platform_team=monitoring.platform_team))
+    deployed = [group for record in demo_plan.resources
+                if record.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+                for group in record.inputs["spec"]["groups"]]
+    assert sorted(deployed, key=lambda g: g["name"]) == sorted(expected,
+                                                               key=lambda g: g["name"])
