@@ -47,6 +47,8 @@ class _Missing:
 ABSENT: Final = _Missing()
 
 Kind = Literal["added", "removed", "changed"]
+#: The order changes are listed in: what is destroyed first, then what is modified.
+KINDS: Final[tuple[Kind, ...]] = ("removed", "changed", "added")
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,7 @@ class PlanDiff:
         """`2 added, 1 removed, 3 changed (2 touch security rules), outputs changed`."""
         if self.empty:
             return "no changes"
-        text = ", ".join(f"{len(self.of_kind(kind))} {kind}"
-                         for kind in ("added", "removed", "changed"))
+        text = ", ".join(f"{len(self.of_kind(kind))} {kind}" for kind in KINDS)
         touching = len(self.security_relevant)
         if touching:
             text += f" ({touching} touch security rules)"
@@ -127,8 +128,7 @@ class PlanDiff:
     def to_json(self) -> dict[str, Any]:
         return {"format": "mlplat.plan-diff/v1", "stack": self.stack, "base": self.base,
                 "head": self.head, "summary": self.summary(),
-                "counts": {kind: len(self.of_kind(kind))
-                           for kind in ("added", "removed", "changed")},
+                "counts": {kind: len(self.of_kind(kind)) for kind in KINDS},
                 "notes": list(self.notes),
                 "resources": [change.to_json() for change in self.resources],
                 "outputs": [change.to_json() for change in self.outputs]}
@@ -158,8 +158,9 @@ def diff_plans(base: Plan, head: Plan, *, rules: Sequence[Rule] | None = None,
             changed = _changed(old, new, base_reads, head_reads)
             if changed is not None:
                 changes.append(changed)
-    outputs = tuple(FieldChange(path, o, n) for path, o, n in _differences(base.outputs,
-                                                                           head.outputs, ()))
+    outputs = tuple(FieldChange(path, o, n) for path, o, n in _differences(
+        masked(base.outputs), masked(head.outputs), ()))
+    changes.sort(key=lambda change: (KINDS.index(change.kind), change.urn))
     return PlanDiff(stack=head.stack, base=base_label, head=head_label,
                     resources=tuple(changes), outputs=outputs, notes=tuple(notes))
 
@@ -182,7 +183,7 @@ def _comparable(record: ResourceRecord) -> dict[str, Any]:
     """What of a record a change can be in: its inputs, and (under OPTIONS) where it sits
     and how Pulumi treats it. Dependencies are left out: they follow from the inputs."""
     extra = {"parent": record.parent, "provider": record.provider, **record.options}
-    return {**record.inputs, OPTIONS: extra}
+    return masked({**record.inputs, OPTIONS: extra})  # never look inside a secret
 
 
 def _changed(old: ResourceRecord, new: ResourceRecord, base_reads: RuleReads,
@@ -315,12 +316,11 @@ def render_markdown(diff: PlanDiff) -> str:
     lines += [f"> {note}" for note in diff.notes]
     if diff.notes:
         lines.append("")
-    titles = {"added": "Added", "removed": "Removed", "changed": "Changed"}
-    for kind in ("added", "removed", "changed"):
+    for kind in KINDS:
         changes = diff.of_kind(kind)
         if not changes:
             continue
-        lines += [f"#### {titles[kind]} ({len(changes)})", ""]
+        lines += [f"#### {kind.capitalize()} ({len(changes)})", ""]
         if kind != "changed":
             lines += [f"- {_cell(c.type)} {_cell(c.name)}"
                       + (f" ⚠ {_rule_list(c.rules)}" if c.rules else "") for c in changes]
