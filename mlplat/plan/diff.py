@@ -179,7 +179,7 @@ def _whole(kind: Kind, record: ResourceRecord, reads: RuleReads) -> ResourceChan
                           rules=rules)
 
 
-def _comparable(record: ResourceRecord) -> dict[str, Any]:
+def _comparable(record: ResourceRecord) -> Any:
     """What of a record a change can be in: its inputs, and (under OPTIONS) where it sits
     and how Pulumi treats it. Dependencies are left out: they follow from the inputs."""
     extra = {"parent": record.parent, "provider": record.provider, **record.options}
