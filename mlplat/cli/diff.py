@@ -39,7 +39,12 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
     from mlplat.core.files import write_atomically
     from mlplat.plan import ProgramError
     from mlplat.plan.diff import RENDERERS, diff_plans
-    from mlplat.plan.revisions import RevisionError, plan_side
+    from mlplat.plan.revisions import (
+        RevisionError,
+        plan_side,
+        repository_root,
+        resolve_revision,
+    )
     from mlplat.stackfile import STACK_DIR, stack_file
 
     directory = stack_dir or STACK_DIR
@@ -47,6 +52,10 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
         stack_file(stack, directory)  # a plain stack name, before git is asked anything
         if output is not None and not (output.parent or Path(".")).is_dir():
             raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        root = repository_root(directory)  # git problems first: they cost no planning
+        for ref in (base_ref, head_ref):
+            if ref is not None:
+                resolve_revision(root, ref)
         head = plan_side(stack, head_ref, directory)
         base = plan_side(stack, base_ref, directory)
         difference = diff_plans(base.plan, head.plan, base_label=base.label,
