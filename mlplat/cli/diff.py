@@ -58,6 +58,9 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
                 resolve_revision(root, ref)
         head = plan_side(stack, head_ref, directory)
         base = plan_side(stack, base_ref, directory)
+        if not (base.exists or head.exists):
+            raise ConfigError(f"unknown stack {stack!r}: no stack file at {base_ref} or "
+                              f"{head_ref}")
         difference = diff_plans(base.plan, head.plan, base_label=base.label,
                                 head_label=head.label,
                                 notes=[side.note for side in (base, head) if side.note])

@@ -41,6 +41,8 @@ class SidePlan:
     plan: Plan
     label: str
     note: str | None = None
+    #: False when the stack does not exist on this side (the plan is empty).
+    exists: bool = True
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -105,7 +107,7 @@ def plan_at_revision(stack: str, ref: str, stack_dir: Path = STACK_DIR) -> SideP
     stack_text = file_at(root, commit, config_file)
     if stack_text is None:
         return SidePlan(empty_plan(stack), f"{display_path(config_file)}@{short}",
-                        f"stack {stack} does not exist at {short}: everything is added")
+                        f"stack {stack} does not exist at {short}", exists=False)
     with tempfile.TemporaryDirectory(prefix="mlplat-revision-") as temporary:
         extracted = Path(temporary) / config_file.name
         extracted.write_text(stack_text, encoding="utf-8")

@@ -248,6 +248,8 @@ def test_diff_unknown_stack(history: History) -> None:
     assert_bad_input(history.mlplat("diff", "nope", "--base", "main"), "unknown stack 'nope'",
                      "team")
     assert_bad_input(history.mlplat("diff", "../x", "--base", "main"), "invalid stack name")
+    assert_bad_input(history.mlplat("diff", "nope", "--base", "main~1", "--head", "main"),
+                     "unknown stack 'nope'")
 
 
 def test_diff_outside_a_git_repository(history: History, tmp_path: Path) -> None:
