@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from mlplat.plan.diff import (
     ABSENT,
@@ -30,8 +31,7 @@ VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PARAMETER = "aws:ssm/parameter:Parameter"
 #: A Pulumi secret as the wire carries it, holding a value that must never be printed.
-WIRE_SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-               "value": "hunter2-never-printed"}
+WIRE_SECRET = {rpc._special_sig_key: rpc._special_secret_sig, "value": "hunter2-never-printed"}
 
 
 def record(type_token: str, name: str, inputs: dict[str, Any], **options: Any
