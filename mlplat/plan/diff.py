@@ -33,6 +33,8 @@ _SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
 MAX_VALUE_CHARS: Final = 120
 #: Rule IDs shown beside an added or removed resource before "+N more".
 MAX_RULES_SHOWN: Final = 4
+#: Added or removed resources a Markdown diff lists before folding them away.
+MAX_UNFOLDED: Final = 10
 #: Fields of a record that are not inputs, compared too, shown under this prefix.
 OPTIONS: Final = "(options)"
 
@@ -322,9 +324,13 @@ def render_markdown(diff: PlanDiff) -> str:
             continue
         lines += [f"#### {kind.capitalize()} ({len(changes)})", ""]
         if kind != "changed":
+            folded = len(changes) > MAX_UNFOLDED
+            if folded:  # a long list of new resources would bury the changed ones
+                lines += ["<details><summary>" f"{len(changes)} {kind} resources"
+                          "</summary>", ""]
             lines += [f"- {_cell(c.type)} {_cell(c.name)}"
                       + (f" ⚠ {_rule_list(c.rules)}" if c.rules else "") for c in changes]
-            lines.append("")
+            lines += ["", "</details>", ""] if folded else [""]
             continue
         for change in changes:
             mark = f" ⚠ {_rule_list(change.rules, None)}" if change.rules else ""

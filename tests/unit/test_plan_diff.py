@@ -185,3 +185,11 @@ def test_values_are_one_line_and_cut_short() -> None:
 def test_dotted_paths_quote_keys_that_are_not_plain_names() -> None:
     assert dotted(("tags", "kubernetes.io/role", 0)) == 'tags."kubernetes.io/role"[0]'
     assert dotted(("a_b", 2, "c-d")) == "a_b[2].c-d"
+
+
+def test_markdown_folds_long_lists_of_added_resources() -> None:
+    many = plan(*(record(BUCKET, f"b{i}", {"bucket": f"b{i}"}) for i in range(12)))
+    markdown = render_markdown(diff_plans(plan(), many, rules=()))
+    assert "<details><summary>12 added resources</summary>" in markdown
+    assert markdown.count("- `aws:s3/bucket:Bucket`") == 12
+    assert "<details>" not in render_markdown(diff_plans(BASE, HEAD))
