@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.config import ConfigError
-from mlplat.core.files import write_atomically
 
 if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
     from mlplat.plan.model import Plan
@@ -60,8 +59,7 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         return
     directory = stack_dir or STACK_DIR
     try:
-        if output is not None and not (output.parent or Path(".")).is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        check_output(output)
         explicit = waivers_path is not None
         waivers_file = waivers_path or directory / "waivers.yaml"
         waivers = (load_waivers(waivers_file, display_path(waivers_file))
@@ -70,9 +68,8 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         if stacks or all_stacks or not plan_files:
             plans += _planned(stacks, all_stacks, directory, available_stacks(directory), jobs)
         report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
-        text = RENDERERS[fmt](report)
-        if output is not None:
-            write_atomically(output, text)
+        deliver(RENDERERS[fmt](report), output,
+                f"{len(report.active)} findings, {'FAILED' if report.failed else 'passed'}")
     except (ConfigError, AuditInputError, WaiverError) as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
@@ -80,12 +77,6 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
     except OSError as error:
         fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
-
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        click.echo(f"Wrote {output} ({len(report.active)} findings, "
-                   f"{'FAILED' if report.failed else 'passed'})", err=True)
     if report.failed:
         raise SystemExit(EXIT_FAILED)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.config import ConfigError
 
 FORMATS = ("text", "markdown", "json")
@@ -36,7 +36,6 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
     says so). Changed fields are listed with old -> new values, secrets masked, and marked
     ⚠ with the security rules that read them. Exit 0 (with --exit-code: 1 when something
     changed), 2 on bad input: unknown stack, bad revision, not a git repository."""
-    from mlplat.core.files import write_atomically
     from mlplat.plan import ProgramError
     from mlplat.plan.diff import RENDERERS, diff_plans
     from mlplat.plan.revisions import (
@@ -50,8 +49,7 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
     directory = stack_dir or STACK_DIR
     try:
         stack_file(stack, directory)  # a plain stack name, before git is asked anything
-        if output is not None and not (output.parent or Path(".")).is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        check_output(output)
         root = repository_root(directory)  # git problems first: they cost no planning
         for ref in (base_ref, head_ref):
             if ref is not None:
@@ -64,18 +62,12 @@ def diff(stack: str, base_ref: str, head_ref: str | None, fmt: str, output: Path
         difference = diff_plans(base.plan, head.plan, base_label=base.label,
                                 head_label=head.label,
                                 notes=[side.note for side in (base, head) if side.note])
-        text = RENDERERS[fmt](difference)
-        if output is not None:
-            write_atomically(output, text)
+        deliver(RENDERERS[fmt](difference), output, difference.summary())
     except (ConfigError, RevisionError) as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
         fail(f"{stack}: the Pulumi program failed: {error}", EXIT_FAILED)
     except OSError as error:
         fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        click.echo(f"Wrote {output} ({difference.summary()})", err=True)
     if exit_code and not difference.empty:
         raise SystemExit(EXIT_FAILED)
