@@ -16,6 +16,7 @@ revision checked first; nothing is checked out or written into the repository.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -94,11 +95,10 @@ def plan_at_revision(stack: str, ref: str, stack_dir: Path = STACK_DIR) -> SideP
     that revision is invalid) or ProgramError (the program fails on it)."""
     root = repository_root(stack_dir)
     commit = resolve_revision(root, ref)
-    short = ref  # as the reviewer wrote it: `main`, `HEAD~1`, a hash
     snapshot = snapshot_path(stack, snapshot_dir(stack_dir))
     text = file_at(root, commit, snapshot)
     if text is not None:
-        where = f"{display_path(snapshot)}@{short}"
+        where = f"{display_path(snapshot)}@{ref}"
         try:
             return SidePlan(read_snapshot(text, where), where)
         except ValueError as error:
@@ -106,24 +106,18 @@ def plan_at_revision(stack: str, ref: str, stack_dir: Path = STACK_DIR) -> SideP
     config_file = stack_file(stack, stack_dir)
     stack_text = file_at(root, commit, config_file)
     if stack_text is None:
-        return SidePlan(empty_plan(stack), f"{display_path(config_file)}@{short}",
-                        f"stack {stack} does not exist at {short}", exists=False)
+        return SidePlan(empty_plan(stack), f"{display_path(config_file)}@{ref}",
+                        f"stack {stack} does not exist at {ref}", exists=False)
+    where = f"{display_path(config_file)}@{ref}"
     with tempfile.TemporaryDirectory(prefix="mlplat-revision-") as temporary:
         extracted = Path(temporary) / config_file.name
         extracted.write_text(stack_text, encoding="utf-8")
         try:
-            plan = _plan_file(stack, Path(temporary))
-        except ConfigError as error:
-            raise ConfigError(f"at {short}: {error}") from None
-    where = f"{display_path(config_file)}@{short}"
-    return SidePlan(_with_source(plan, where), where,
-                    f"no snapshot at {short}: its stack file was planned with the working "
-                    "tree's program and components")
-
-
-def _with_source(plan: Plan, source: str) -> Plan:
-    return Plan(project=plan.project, stack=plan.stack, source=source,
-                resources=plan.resources, outputs=plan.outputs)
+            plan = _plan_file(stack, Path(temporary), source=where)
+        except ConfigError as error:  # named as the reviewer knows it, not the temp copy
+            raise ConfigError(str(error).replace(str(extracted), where)) from None
+    return SidePlan(plan, where, f"no snapshot at {ref}: its stack file was planned with the "
+                                 "working tree's program and components")
 
 
 def plan_working_tree(stack: str, stack_dir: Path = STACK_DIR) -> SidePlan:
@@ -136,11 +130,16 @@ def plan_working_tree(stack: str, stack_dir: Path = STACK_DIR) -> SidePlan:
     return SidePlan(_plan_file(stack, stack_dir), "working tree")
 
 
-def _plan_file(stack: str, directory: Path) -> Plan:
+def _plan_file(stack: str, directory: Path, source: str | None = None) -> Plan:
+    """The plan of a stack file, through the plan cache. `source` names the file in the
+    plan (and so in the cache key) when it is a temporary copy."""
     from mlplat.plan.api import stack_request
     from mlplat.plan.cache import PlanCache, plan_with_cache
 
-    ((plan, _),) = plan_with_cache([stack_request(stack, directory)], 1, PlanCache())
+    request = stack_request(stack, directory)
+    if source is not None:
+        request = dataclasses.replace(request, source=source)
+    ((plan, _),) = plan_with_cache([request], 1, PlanCache())
     return plan
 
 

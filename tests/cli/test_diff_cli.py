@@ -252,6 +252,21 @@ def test_diff_unknown_stack(history: History) -> None:
                      "unknown stack 'nope'")
 
 
+def test_diff_invalid_stack_file_at_the_base(history: History) -> None:
+    git(history.repo, "checkout", "-q", "-b", "broken-stack")
+    try:
+        broken = changed_stack()
+        broken["config"]["mlplat:cluster"]["endpoint"]["publicAccessCidrs"] = []
+        write_stack(history.repo, broken)
+        git(history.repo, "rm", "-q", "plans/team.json")
+        commit(history.repo, "invalid stack file, no snapshot")
+    finally:
+        git(history.repo, "checkout", "-q", "main")
+    assert_bad_input(history.diff("--base", "broken-stack"),
+                     "stacks/Pulumi.team.yaml@broken-stack: mlplat:cluster",
+                     "publicAccessCidrs is empty")
+
+
 def test_diff_outside_a_git_repository(history: History, tmp_path: Path) -> None:
     (tmp_path / "stacks").mkdir()
     shutil.copy(history.repo / "stacks" / "Pulumi.team.yaml", tmp_path / "stacks")
