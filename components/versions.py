@@ -140,3 +140,34 @@ MLFLOW_IMAGE: Final = "ghcr.io/mlflow/mlflow:v3.5.0-full"
 POSTGRES_CLIENT_IMAGE: Final = "docker.io/library/postgres:17.6-alpine"
 #: AWS CLI v2, reads the database master secret in the setup Job (Pod Identity credentials).
 AWS_CLI_IMAGE: Final = "public.ecr.aws/aws-cli/aws-cli:2.31.5"
+
+# --------------------------------------------------------------------------- On-prem substrate
+#
+# What components/onprem/ installs (issue #10). Looked up in the charts' own repositories:
+# the MinIO chart in github.com/minio/minio (helm/minio/Chart.yaml and values.yaml at commit
+# 7aac2a2c, 2026-02-12; the repository is the community edition, whose chart is served from
+# charts.min.io), the CloudNativePG chart in github.com/cloudnative-pg/charts
+# (charts/cloudnative-pg/Chart.yaml at commit b21ad2da, 2026-07-20). Image digests could
+# not be read (no registry is reachable here) and are not pinned; see docs/components/onprem.md.
+
+#: MinIO community chart (helm/minio). Its default image is the server release below.
+MINIO_CHART_VERSION: Final = "5.4.0"
+MINIO_CHART_REPOSITORY: Final = "https://charts.min.io/"
+MINIO_CHART: Final = "minio"
+#: The chart's own default server and client (`mc`) images at 5.4.0, stated explicitly so an
+#: upgrade of the chart cannot move them unseen.
+MINIO_IMAGE_REPOSITORY: Final = "quay.io/minio/minio"
+MINIO_IMAGE_TAG: Final = "RELEASE.2024-12-18T13-15-44Z"
+MINIO_MC_IMAGE_REPOSITORY: Final = "quay.io/minio/mc"
+MINIO_MC_IMAGE_TAG: Final = "RELEASE.2024-11-21T17-21-54Z"
+
+#: CloudNativePG operator chart 0.29.0 = operator 1.30.0 (Chart.yaml appVersion). The CRD
+#: field paths mlplat writes are listed, with this source, in
+#: components/onprem/cloudnativepg.py (CLUSTER_CRD_FIELDS) and checked by a test.
+CLOUDNATIVEPG_CHART_VERSION: Final = "0.29.0"
+CLOUDNATIVEPG_OPERATOR_VERSION: Final = "1.30.0"
+CLOUDNATIVEPG_CHART_REPOSITORY: Final = "https://cloudnative-pg.github.io/charts"
+CLOUDNATIVEPG_CHART: Final = "cloudnative-pg"
+#: PostgreSQL image the Cluster runs (CloudNativePG's own operand images), major version
+#: matching POSTGRES_DEFAULT_MAJOR.
+CLOUDNATIVEPG_POSTGRES_IMAGE: Final = "ghcr.io/cloudnative-pg/postgresql:17.6"

@@ -285,6 +285,7 @@ class TeamEnvironment(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
         )
         store = self.object_store
+        assert tenancy.team_role_arn is not None  # config requires it on substrate aws
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(

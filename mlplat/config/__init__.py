@@ -14,6 +14,8 @@ one module per layer:
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     mlflow.py       mlplat:mlflow     (MlflowConfig, MlflowPermission)
+    onprem.py       mlplat:substrate, mlplat:onprem (OnpremConfig, Substrate: the on-prem
+                                       cluster, MinIO, CloudNativePG; AWS-only fields refused)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -81,6 +83,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.onprem import OnpremConfig, Substrate
 from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
     BucketAccessLevel,
@@ -134,12 +137,14 @@ __all__ = [
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "OnpremConfig",
     "PodSecurityLevel",
     "PoolPurpose",
     "QuotaConfig",
     "ReclaimPolicy",
     "ServiceAccountConfig",
     "SharedFilesystemConfig",
+    "Substrate",
     "SystemNodeGroupConfig",
     "TaintConfig",
     "TaintEffect",
