@@ -24,6 +24,16 @@ KARPENTER_OCI_REPOSITORY: Final = "oci://public.ecr.aws/karpenter"
 KARPENTER_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter"
 KARPENTER_CRD_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter-crd"
 
+#: The controller image the 1.12.1 chart deploys, set explicitly in the release values so the
+#: plan shows it. The digest is the chart's own `controller.image.digest` from the release
+#: commit "Stable Release updates Release v1.12.1" (aws/karpenter-provider-aws bd781d4).
+#: Beware: main's values.yaml later carried `tag: 1.12.1` with the 1.12.0 digest (8128bc8c…)
+#: after a docs-only bump; the release commit is the authoritative source.
+KARPENTER_CONTROLLER_IMAGE_REPOSITORY: Final = "public.ecr.aws/karpenter/controller"
+KARPENTER_CONTROLLER_IMAGE_DIGEST: Final = (
+    "sha256:61c1872a00f6eb4ba89d830d359d4c61757d0239a89ecfb748d609a9a81ea1f2"
+)
+
 #: EKS-optimised Amazon Linux 2023 release (awslabs/amazon-eks-ami tag). Karpenter's `al2023`
 #: alias resolves this release's standard, nvidia and neuron variants for the cluster's
 #: Kubernetes version through public SSM parameters and picks the nvidia variant for
@@ -37,6 +47,30 @@ AMI_ALIAS: Final = f"al2023@{AL2023_AMI_RELEASE}"
 NVIDIA_DEVICE_PLUGIN_VERSION: Final = "0.19.0"
 NVIDIA_DEVICE_PLUGIN_REPOSITORY: Final = "https://nvidia.github.io/k8s-device-plugin"
 NVIDIA_DEVICE_PLUGIN_CHART: Final = "nvidia-device-plugin"
+#: The image the chart deploys (its default: the repository below, tag `v<appVersion>`), set
+#: explicitly in the values. Digest NOT pinned: NVIDIA's chart and repository publish no
+#: digest and no registry is reachable from this build environment; resolve it before a
+#: first deploy (`crane digest nvcr.io/nvidia/k8s-device-plugin:v0.19.0`) and append it.
+NVIDIA_DEVICE_PLUGIN_IMAGE_REPOSITORY: Final = "nvcr.io/nvidia/k8s-device-plugin"
+NVIDIA_DEVICE_PLUGIN_IMAGE_TAG: Final = f"v{NVIDIA_DEVICE_PLUGIN_VERSION}"
+
+# --------------------------------------------------------------------------- Helm chart contents
+#
+# A Helm release is one opaque resource in the offline plan: the objects its chart renders are
+# not. This table records, for each chart at its pinned version and with the values mlplat
+# sets, the object kinds it renders (read from the chart templates at the release tag; how:
+# docs/security.md, "What Helm releases deploy"). The table in docs/security.md is checked
+# against it by tests/unit/test_chart_contents.py; re-read the templates when a pin moves.
+
+#: Chart -> (kind, count) of the objects it renders with mlplat's values.
+CHART_OBJECT_KINDS: Mapping[str, tuple[tuple[str, int], ...]] = MappingProxyType({
+    "karpenter-crd": (("CustomResourceDefinition", 4),),
+    "karpenter": (
+        ("ServiceAccount", 1), ("ClusterRole", 3), ("ClusterRoleBinding", 2), ("Role", 2),
+        ("RoleBinding", 2), ("Service", 1), ("Deployment", 1), ("PodDisruptionBudget", 1),
+    ),
+    NVIDIA_DEVICE_PLUGIN_CHART: (("DaemonSet", 2),),
+})
 
 # --------------------------------------------------------------------------- EKS add-ons
 #

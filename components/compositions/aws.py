@@ -33,6 +33,7 @@ from components.aws.team_access import (
     TeamAccessArgs,
 )
 from components.k8s.mlflow import MlflowServer, MlflowServerArgs
+from components.k8s.pod_security import ClusterAdmissionPolicies, ClusterAdmissionPoliciesArgs
 from components.k8s.tenancy import (
     EgressAllowance,
     TeamTenancy,
@@ -72,6 +73,7 @@ class TeamEnvironment(pulumi.ComponentResource):
 
     network: Network
     cluster: Cluster
+    admission_policies: ClusterAdmissionPolicies
     gpu_node_pools: GpuNodePools
     cpu_node_pools: CpuNodePools | None
     block_storage: BlockStorage
@@ -103,7 +105,8 @@ class TeamEnvironment(pulumi.ComponentResource):
 
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags),
+            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags,
+                        prod=config.env is Env.PROD),
             child,
         )
         self.cluster = Cluster(
@@ -118,9 +121,20 @@ class TeamEnvironment(pulumi.ComponentResource):
                     config.cluster.endpoint.private_access_cidrs),
                 tags=tags,
                 deletion_protection=config.deletion_protection,
+                prod=config.env is Env.PROD,
             ),
             child,
         )
+        # --- cluster-wide admission policies (pod host isolation, internal load balancers)
+        self.admission_policies = ClusterAdmissionPolicies(
+            f"{name}-admission",
+            ClusterAdmissionPoliciesArgs(
+                privileged_namespaces=tuple(config.cluster.privileged_namespaces),
+                internet_facing_load_balancers=config.network.internet_facing_load_balancers,
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
+        )
+        # ---
         self.gpu_node_pools = GpuNodePools(
             f"{name}-gpu",
             GpuNodePoolsArgs(
@@ -132,6 +146,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                 k8s_provider=self.cluster.k8s_provider,
                 kms_key_arn=self.cluster.kms_key_arn,
                 tags=tags,
+                node_session_manager=config.cluster.node_session_manager,
             ),
             child,
         )

@@ -379,6 +379,16 @@ class EnvironmentConfig(_Model):
                     f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
                     "(its nodes and pods are allowed already)"
                 )
+        # --- hardening: team namespaces never get host access (docs/security.md)
+        if self.tenancy is not None:
+            team = {ns.name_in(self.name) for ns in self.tenancy.namespaces}
+            for index, value in enumerate(self.cluster.privileged_namespaces):
+                if value in team:
+                    problems.append(
+                        f"cluster.privilegedNamespaces[{index}] ({value}) is a team namespace; "
+                        "team pods never get host access"
+                    )
+        # ---
         queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
         if len(queue_name) > SQS_QUEUE_NAME_MAX:
             problems.append(

@@ -429,8 +429,8 @@ def test_nodes_join_through_an_ec2_linux_access_entry(plan: Plan) -> None:
     attached = {r.inputs["policy_arn"].rsplit("/", 1)[-1]
                 for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
     # No CNI policy: the VPC CNI has its own Pod Identity role (see components/cluster.py).
-    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly",
-                        "AmazonSSMManagedInstanceCore"}
+    # No SSM core policy: it reads every SSM parameter of the account (MLP-IAM-006).
+    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"}
     trust = json.loads(_role(plan, "-node-role").inputs["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
 

@@ -389,7 +389,7 @@ def test_template_renders_the_shape_of_the_example_stack() -> None:
     parameters = template["parameters"]
     assert parameters["team"]["required"] and parameters["costCenter"]["required"]
     defaults = {name: p.get("default") for name, p in parameters.items()}
-    defaults.update(team="vision", costCenter="cc-4711")
+    defaults.update(team="vision", costCenter="cc-4711", owner="team-lead@example.com")
     rendered = yaml.safe_load(render(TEMPLATE_FILE.read_text(), defaults))["config"]
     environment_from_stack_config(rendered, str(TEMPLATE_FILE))
 

@@ -428,7 +428,8 @@ NOT_SCHEMA_CHECKED = {
 #: How the plan shows a secret value (its content never reaches the plan).
 SECRET_PLACEHOLDER = "[secret]"
 #: Components whose children are all Kubernetes objects checked below.
-KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer")
+KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer",
+                         "mlplat:k8s/pod_security:ClusterAdmissionPolicies")
 
 
 def schema_checked_manifest(record: ResourceRecord) -> dict[str, Any]:
@@ -484,6 +485,14 @@ IAM_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("-fs-policy", "MountThroughMountTargets"):
         "the EFS CSI driver mounts without IAM auth (anonymous principal): mount and write "
         "only through a mount target, which the security group limits to cluster nodes",
+    ("-s3-endpoint", "ThisAccountsBuckets"):
+        "S3 gateway endpoint policy (a boundary, not a grant): any principal, any S3 action, "
+        "but only on buckets of this account (aws:ResourceAccount); IAM policies still decide "
+        "who may do what",
+    ("-s3-endpoint", "AwsOwnedNodeBuckets"):
+        "S3 gateway endpoint policy: ECR serves image layers through URLs presigned by AWS and "
+        "dnf reads the AL2023 repositories anonymously, so the principal cannot be narrowed; "
+        "s3:GetObject on the two named AWS-owned buckets only",
     ("-controller-policy", "AllowPassingNodeRole"):
         "Karpenter launches nodes with the node role: iam:PassRole on that one role ARN, "
         "only to ec2.amazonaws.com",
