@@ -404,7 +404,7 @@ def render(text: str, values: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------ snapshot
 
-GOLDEN = REPO_ROOT / "tests" / "golden" / "plans" / "onprem-demo.json"
+GOLDEN = REPO_ROOT / "plans" / "onprem-demo.json"
 
 
 def test_on_prem_plan_matches_committed_snapshot(plan: Plan) -> None:

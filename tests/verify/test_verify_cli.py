@@ -17,7 +17,7 @@ from mlplat.verify.engine import subjects
 
 pytestmark = pytest.mark.live
 
-DEMO_PLAN = str(REPO_ROOT / "tests" / "golden" / "plans" / "demo.json")
+DEMO_PLAN = str(REPO_ROOT / "plans" / "demo.json")
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
            "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")

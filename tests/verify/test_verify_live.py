@@ -2,7 +2,7 @@
 reported under the rule that covers it, and nothing else; verify only ever reads. (A
 deployment as planned shows no drift: tests/verify/test_verify_cli.py.)
 
-The plan is the committed demo snapshot (tests/golden/plans/demo.json), so no Pulumi program
+The plan is the committed demo snapshot (plans/demo.json), so no Pulumi program
 runs here; moto_seed.deploy builds what `pulumi up` of it would leave in an account.
 """
 
@@ -26,7 +26,7 @@ from mlplat.verify.engine import VerifyReport, verify
 
 pytestmark = pytest.mark.live
 
-DEMO_PLAN = REPO_ROOT / "tests" / "golden" / "plans" / "demo.json"
+DEMO_PLAN = REPO_ROOT / "plans" / "demo.json"
 
 
 def demo_plan() -> Plan:
