@@ -52,6 +52,9 @@ NOT_READ_FOR: dict[str, frozenset[str]] = {
 PLAN_ONLY_REASONS: dict[str, str] = {
     "MLP-EKS-006": "moto's DescribeCluster returns no accessConfig: untestable here",
     "MLP-RDS-008": "moto's DescribeDBInstances returns no Performance Insights fields",
+    "MLP-EKS-008": "EKS add-on configuration values are not read live",
+    "MLP-IAM-006": "managed-policy attachments are read as documents, not by the policy ARN "
+                   "this rule matches",
 }
 
 #: Areas verify does not read at all (yet): the reason for every other plan-only rule.
