@@ -46,14 +46,14 @@ INGRESS_CONTROLLER = "ingress.k8s.aws/alb"
 #: Tag the controller puts on everything it creates (and the policy conditions on).
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
-#: Reads the controller needs that AWS cannot scope to resources.
+#: Reads the controller needs that AWS cannot scope to resources. (Upstream's policy also
+#: lists the Outposts customer-owned IP pool reads; mlplat runs no Outposts.)
 READ_ACTIONS: tuple[str, ...] = (
     "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
     "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
     "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
     "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:DescribeRouteTables",
-    "ec2:DescribeIpamPools", "ec2:DescribeCoipPools", "ec2:GetCoipPoolUsage",
-    "ec2:GetSecurityGroupsForVpc",
+    "ec2:DescribeIpamPools",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeLoadBalancerAttributes",
     "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes",
@@ -104,6 +104,7 @@ def controller_policy(scope: PolicyScope) -> PolicyDocument:
     p, r, a = scope.partition, scope.region, scope.account
     elb = f"arn:{p}:elasticloadbalancing:{r}:{a}"
     security_groups = f"arn:{p}:ec2:{r}:{a}:security-group/*"
+    vpc = f"arn:{p}:ec2:{r}:{a}:vpc/{scope.vpc_id}"
     balancers = [f"{elb}:loadbalancer/app/*/*", f"{elb}:loadbalancer/net/*/*"]
     target_groups = f"{elb}:targetgroup/*/*"
     listeners = [f"{elb}:listener/app/*/*/*", f"{elb}:listener/net/*/*/*",
@@ -122,18 +123,21 @@ def controller_policy(scope: PolicyScope) -> PolicyDocument:
             {"Sid": "ReadLoadBalancingContext", "Effect": "Allow",
              "Action": list(READ_ACTIONS), "Resource": "*",
              "Condition": {"StringEquals": {"aws:RequestedRegion": r}}},
-            {"Sid": "CreateSecurityGroupInVpc", "Effect": "Allow",
-             "Action": "ec2:CreateSecurityGroup",
-             "Resource": f"arn:{p}:ec2:{r}:{a}:vpc/{scope.vpc_id}"},
-            {"Sid": "CreateTaggedSecurityGroup", "Effect": "Allow",
-             "Action": ["ec2:CreateSecurityGroup", "ec2:CreateTags"],
-             "Resource": security_groups,
+            {"Sid": "ReadVpcSecurityGroups", "Effect": "Allow",
+             "Action": "ec2:GetSecurityGroupsForVpc", "Resource": [vpc, security_groups]},
+            {"Sid": "CreateTaggedSecurityGroupInVpc", "Effect": "Allow",
+             "Action": "ec2:CreateSecurityGroup", "Resource": [vpc, security_groups],
              "Condition": tagged_at_creation},
+            {"Sid": "TagSecurityGroupAtCreation", "Effect": "Allow",
+             "Action": "ec2:CreateTags", "Resource": security_groups,
+             "Condition": {"StringEquals": {
+                 f"aws:RequestTag/{CLUSTER_TAG}": scope.cluster_name,
+                 "ec2:CreateAction": "CreateSecurityGroup"}}},
             {"Sid": "ManageSecurityGroupRulesInVpc", "Effect": "Allow",
              "Action": ["ec2:AuthorizeSecurityGroupIngress",
                         "ec2:RevokeSecurityGroupIngress"],
              "Resource": security_groups,
-             "Condition": {"ArnEquals": {"ec2:Vpc": f"arn:{p}:ec2:{r}:{a}:vpc/{scope.vpc_id}"}}},
+             "Condition": {"ArnEquals": {"ec2:Vpc": vpc}}},
             {"Sid": "ManageOwnSecurityGroups", "Effect": "Allow",
              "Action": ["ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags"],
              "Resource": security_groups, "Condition": owned},
