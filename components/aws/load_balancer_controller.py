@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components._lib.helm import pinned_release
 from components._lib.log_group import account_context
 from components._lib.naming import Tagger
 from components._lib.policies import PolicyDocument
@@ -248,16 +249,12 @@ class LoadBalancerController(pulumi.ComponentResource):
             self, name, args.cluster, NAMESPACE, SERVICE_ACCOUNT, policy=policy,
             tag=Tagger(args.tags, name), aws_account=where.account,
         )
-        release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="aws-load-balancer-controller",
+        release = pinned_release(
+            f"{name}-release", name="aws-load-balancer-controller",
             chart=versions.AWS_LOAD_BALANCER_CONTROLLER_CHART,
             version=versions.AWS_LOAD_BALANCER_CONTROLLER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                repo=versions.AWS_LOAD_BALANCER_CONTROLLER_REPOSITORY),
-            namespace=NAMESPACE,
+            repository=versions.AWS_LOAD_BALANCER_CONTROLLER_REPOSITORY, namespace=NAMESPACE,
             values=controller_values(args, where.region),
-            max_history=10,
             # Pods started before the association would get no credentials.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[association]),
         )

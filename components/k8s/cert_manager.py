@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components._lib.helm import pinned_release
 
 #: Type token, by the rule in components/__init__.py.
 TOKEN = "mlplat:k8s/cert_manager:CertManager"
@@ -55,17 +56,10 @@ class CertManager(pulumi.ComponentResource):
         self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="cert-manager",
-            chart=versions.CERT_MANAGER_CHART,
-            version=versions.CERT_MANAGER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(
-                repo=versions.CERT_MANAGER_REPOSITORY),
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values=cert_manager_values(args),
-            max_history=10,
+        self.release = pinned_release(
+            f"{name}-release", name="cert-manager", chart=versions.CERT_MANAGER_CHART,
+            version=versions.CERT_MANAGER_VERSION, repository=versions.CERT_MANAGER_REPOSITORY,
+            namespace=NAMESPACE, create_namespace=True, values=cert_manager_values(args),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components._lib.helm import pinned_release
 from mlplat.config import AutoscalingConfig, ModelRuntime
 
 #: Type token, by the rule in components/__init__.py.
@@ -196,27 +197,16 @@ class KServe(pulumi.ComponentResource):
         self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        crds = k8s.helm.v3.Release(
-            f"{name}-crds",
-            name="kserve-crd",
-            chart=versions.KSERVE_CRD_CHART,
-            version=versions.KSERVE_VERSION,
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values={},
-            max_history=10,
-            opts=pulumi.ResourceOptions(parent=self),
+        crds = pinned_release(
+            f"{name}-crds", name="kserve-crd", chart=versions.KSERVE_CRD_CHART,
+            version=versions.KSERVE_VERSION, namespace=NAMESPACE, create_namespace=True,
+            values={}, opts=pulumi.ResourceOptions(parent=self),
         )
-        controller = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="kserve",
-            chart=versions.KSERVE_CHART,
-            version=versions.KSERVE_VERSION,
-            namespace=NAMESPACE,
+        controller = pinned_release(
+            f"{name}-release", name="kserve", chart=versions.KSERVE_CHART,
+            version=versions.KSERVE_VERSION, namespace=NAMESPACE,
             # CRDs belong to the kserve-crd release, which Helm does upgrade.
-            skip_crds=True,
-            values=kserve_values(args),
-            max_history=10,
+            skip_crds=True, values=kserve_values(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, *args.depends_on]),
         )
         self.runtime_names = []

@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import versions
+from components._lib.helm import pinned_release
 
 #: Type token, by the rule in components/__init__.py.
 TOKEN = "mlplat:k8s/kueue:Kueue"
@@ -124,16 +125,10 @@ class Kueue(pulumi.ComponentResource):
         self, name: str, args: KueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="kueue",
-            chart=versions.KUEUE_CHART,
-            version=versions.KUEUE_VERSION,
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values=kueue_values(args),
-            max_history=10,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.release = pinned_release(
+            f"{name}-release", name="kueue", chart=versions.KUEUE_CHART,
+            version=versions.KUEUE_VERSION, namespace=NAMESPACE, create_namespace=True,
+            values=kueue_values(args), opts=pulumi.ResourceOptions(parent=self),
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for flavor in args.flavors:

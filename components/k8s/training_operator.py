@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components._lib.helm import pinned_release
 
 #: Type token, by the rule in components/__init__.py.
 TOKEN = "mlplat:k8s/training_operator:JobSetOperator"
@@ -66,15 +67,9 @@ class JobSetOperator(pulumi.ComponentResource):
         self, name: str, args: JobSetOperatorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="jobset",
-            chart=versions.JOBSET_CHART,
-            version=versions.JOBSET_VERSION,
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values=jobset_values(args),
-            max_history=10,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.release = pinned_release(
+            f"{name}-release", name="jobset", chart=versions.JOBSET_CHART,
+            version=versions.JOBSET_VERSION, namespace=NAMESPACE, create_namespace=True,
+            values=jobset_values(args), opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({})

@@ -13,8 +13,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 from crd_fields import problems
+from test_mlflow import error_of, parse
 from test_tenancy import ESCALATION_ACTIONS
-from test_training import doc_sample, error_of, parse, release, tolerates
+from test_training import doc_sample, release, tolerates
 
 from components import versions
 from components.k8s.nvidia_device_plugin import GPU_TAINT

@@ -11,17 +11,16 @@ from typing import Any
 import pytest
 import yaml
 from crd_fields import problems
+from test_mlflow import SOURCE, error_of, parse
 
 from components import versions
 from components.k8s.kueue import INTEGRATIONS
 from components.k8s.nvidia_device_plugin import GPU_TAINT
-from mlplat.config import ConfigError, environment_from_stack_config
 from mlplat.core.paths import REPO_ROOT
 from mlplat.plan import Plan, ResourceRecord, plan_environment
 
 pytestmark = pytest.mark.unit
 
-SOURCE = "<test>"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
@@ -31,16 +30,6 @@ TRAINING_TYPES = ("mlplat:k8s/kueue:Kueue", "mlplat:k8s/team_queues:TeamQueues",
                   LOCAL_QUEUE)
 TEAM_NAMESPACES = ["vision-staging", "vision-staging-serving"]
 K8S_VERSION = "1.33"
-
-
-def parse(config: dict[str, Any]) -> Any:
-    return environment_from_stack_config(config, SOURCE)
-
-
-def error_of(config: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as caught:
-        parse(config)
-    return str(caught.value)
 
 
 def release(plan: Plan, name: str) -> ResourceRecord:
