@@ -443,4 +443,5 @@ class TeamEnvironment(pulumi.ComponentResource):
             self.team_serving = TeamServing(f"{name}-serving", TeamServingArgs(
                 namespaces=serving.namespace_names(config.tenancy, config.name),
                 max_unavailable=serving.max_unavailable, load_balancer_sources=sources,
-                labels=labels), k8s_only)
+                labels=labels, environment=config.name,
+                max_replicas=serving.autoscaling.max_replicas), k8s_only)

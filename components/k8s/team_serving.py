@@ -9,6 +9,10 @@ the tenancy fences.
   VPC), to InferenceService pods only, on the model server port only. The namespace's
   default-deny (components/k8s/tenancy.py) would otherwise drop it. With an in-cluster
   ingress controller no such policy is needed: tenancy already admits its namespace.
+* A ValidatingAdmissionPolicy and its binding to the team's namespaces: an
+  InferenceService may not ask for more predictor replicas than `max_replicas`, so one
+  model's HorizontalPodAutoscaler (which KServe creates from `minReplicas`/`maxReplicas`)
+  cannot take the team's GPUs. Built into Kubernetes (GA since 1.30): no webhook to run.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class TeamServingArgs:
     through an in-cluster ingress controller)."""
     labels: Mapping[str, str]
     """Ownership labels (components.k8s.tenancy.ownership_labels)."""
+    environment: str
+    """`<team>-<env>`: names the cluster-scoped admission policy."""
+    max_replicas: int
+    """Most predictor replicas an InferenceService may ask for."""
 
 
 def disruption_budget(namespace: str, max_unavailable: int,
@@ -76,8 +84,44 @@ def load_balancer_ingress(namespace: str, sources: Sequence[str],
     }
 
 
+def replica_bounds(args: TeamServingArgs) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ValidatingAdmissionPolicy and its binding (manifests) capping InferenceService
+    replicas in the team's namespaces."""
+    name = f"mlplat-isvc-replicas-{args.environment}"
+    labels = dict(args.labels)
+    checks = [
+        {"expression": f"!has(object.spec.predictor.{field}) || "
+                       f"object.spec.predictor.{field} <= {args.max_replicas}",
+         "message": f"spec.predictor.{field} may be at most {args.max_replicas} "
+                    "(mlplat:serving.autoscaling.maxReplicas)"}
+        for field in ("minReplicas", "maxReplicas")
+    ]
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["serving.kserve.io"], "apiVersions": ["*"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["inferenceservices"]}]},
+            "validations": checks,
+        },
+    }
+    team = {k: args.labels[k] for k in ("mlplat.io/team", "mlplat.io/env")}
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"policyName": name, "validationActions": ["Deny"],
+                 "matchResources": {"namespaceSelector": {"matchLabels": team}}},
+    }
+    return policy, binding
+
+
 class TeamServing(pulumi.ComponentResource):
-    """Disruption budgets (and load balancer ingress) of the team's serving namespaces."""
+    """Disruption budgets (and load balancer ingress) of the team's serving namespaces and
+    the cap on InferenceService replicas."""
 
     def __init__(
         self, name: str, args: TeamServingArgs, opts: pulumi.ResourceOptions | None = None
@@ -97,4 +141,14 @@ class TeamServing(pulumi.ComponentResource):
                     f"{name}-lb-ingress-{namespace}", metadata=policy["metadata"],
                     spec=policy["spec"], opts=child,
                 )
+        policy, binding = replica_bounds(args)
+        admission = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-replica-bounds", metadata=policy["metadata"], spec=policy["spec"],
+            opts=child,
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-replica-bounds-binding", metadata=binding["metadata"],
+            spec=binding["spec"], opts=pulumi.ResourceOptions(parent=self,
+                                                              depends_on=[admission]),
+        )
         self.register_outputs({})

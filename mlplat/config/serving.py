@@ -133,10 +133,16 @@ class AutoscalingConfig(_Model):
 
     min_replicas: int = Field(
         default=2, ge=1, le=100,
-        description="Replicas a predictor keeps at least; the docs' sample uses it. 2 "
-        "keeps a model served while a node is drained.",
+        description="Replicas a predictor should keep at least (2 keeps a model served "
+        "while a node is drained); documented for teams and used by the docs' sample, not "
+        "enforced (KServe has no cluster-wide default).",
     )
-    max_replicas: int = Field(default=4, ge=1, le=1000, description="Upper bound of replicas.")
+    max_replicas: int = Field(
+        default=4, ge=1, le=1000,
+        description="Most predictor replicas an InferenceService in the team's namespaces "
+        "may ask for (`minReplicas` and `maxReplicas`), enforced by a "
+        "ValidatingAdmissionPolicy.",
+    )
     scale_down_stabilization_seconds: int = Field(
         default=300, ge=0, le=3600,
         description="How long the HPA waits before scaling down (KServe's cluster-wide "

@@ -28,6 +28,8 @@ RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 PARAMS = "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams"
 INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 LBC = "mlplat:aws/load_balancer_controller:LoadBalancerController"
 TEAM_SERVING = "mlplat:k8s/team_serving:TeamServing"
@@ -356,11 +358,32 @@ def test_core_serving_objects_are_valid_kubernetes(
 ) -> None:
     records = [*children(demo_plan, TEAM_SERVING, PDB),
                *children(demo_plan, TEAM_SERVING, NETWORK_POLICY),
+               *children(demo_plan, TEAM_SERVING, VAP),
+               *children(demo_plan, TEAM_SERVING, VAP_BINDING),
                *children(demo_plan, LBC, INGRESS_CLASS),
                *children(on_prem_ingress_plan, TEAM_SERVING, PDB)]
-    assert len(records) == 2 + 2 + 1 + 1
+    assert len(records) == 2 + 2 + 1 + 1 + 1 + 1
     for record in records:
         kubernetes_validate.validate(record.inputs, K8S_VERSION, strict=True)
+
+
+def test_replicas_are_capped_in_the_teams_namespaces_only(demo_plan: Plan) -> None:
+    (policy,) = children(demo_plan, TEAM_SERVING, VAP)
+    (binding,) = children(demo_plan, TEAM_SERVING, VAP_BINDING)
+    spec = policy.inputs["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert (rule["apiGroups"], rule["resources"]) == (["serving.kserve.io"],
+                                                      ["inferenceservices"])
+    assert [v["expression"] for v in spec["validations"]] == [
+        "!has(object.spec.predictor.minReplicas) || object.spec.predictor.minReplicas <= 4",
+        "!has(object.spec.predictor.maxReplicas) || object.spec.predictor.maxReplicas <= 4",
+    ]
+    assert binding.inputs["spec"] == {
+        "policyName": policy.inputs["metadata"]["name"], "validationActions": ["Deny"],
+        "matchResources": {"namespaceSelector": {"matchLabels": {
+            "mlplat.io/team": "vision", "mlplat.io/env": "staging"}}}}
+    assert policy.urn in binding.dependencies
 
 
 def test_existing_ingress_controller_on_prem(on_prem_ingress_plan: Plan) -> None:
