@@ -14,6 +14,8 @@ one module per layer:
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     mlflow.py       mlplat:mlflow     (MlflowConfig, MlflowPermission)
+    onprem.py       mlplat:substrate, mlplat:onprem (OnpremConfig, Substrate: the on-prem
+                                       cluster, MinIO, CloudNativePG; AWS-only fields refused)
     training.py     mlplat:training   (TrainingConfig, PoolQuotaConfig, QUEUE_LABEL)
     serving.py      mlplat:serving    (ServingConfig, IngressConfig, AutoscalingConfig,
                                        ModelRuntime, IngressController, LoadBalancerScheme)
@@ -84,6 +86,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.onprem import OnpremConfig, Substrate
 from mlplat.config.serving import (
     AutoscalingConfig,
     IngressConfig,
@@ -152,6 +155,7 @@ __all__ = [
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "OnpremConfig",
     "PodSecurityLevel",
     "PoolPurpose",
     "PoolQuotaConfig",
@@ -160,6 +164,7 @@ __all__ = [
     "ServiceAccountConfig",
     "ServingConfig",
     "SharedFilesystemConfig",
+    "Substrate",
     "SystemNodeGroupConfig",
     "TaintConfig",
     "TaintEffect",

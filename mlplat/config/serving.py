@@ -197,12 +197,18 @@ class ServingConfig(_Model):
         return [ns.name_in(environment) for ns in chosen]
 
 
-def check_serving(serving: ServingConfig, tenancy: TenancyConfig | None, prod: bool) -> None:
+def check_serving(serving: ServingConfig, tenancy: TenancyConfig | None, prod: bool,
+                  public_subnets_for_load_balancers: bool | None) -> None:
     """Rules between `serving` and other layers; raises ValueError naming the fields.
-    Called once from EnvironmentConfig."""
+    Called once from EnvironmentConfig. `public_subnets_for_load_balancers` is
+    `network.internetFacingLoadBalancers` (None when the network block did not parse)."""
     if prod and serving.ingress.internet_facing:
         raise ValueError("ingress.scheme internet-facing is refused in prod; put an "
                          "internal load balancer behind the organisation's edge instead")
+    if serving.ingress.internet_facing and public_subnets_for_load_balancers is False:
+        raise ValueError("ingress.scheme internet-facing needs network."
+                         "internetFacingLoadBalancers: true (otherwise no public subnet is "
+                         "offered to load balancers)")
     if serving.namespaces is None:
         return
     if tenancy is None:

@@ -65,6 +65,7 @@ def internet_facing_plan(demo_stack_config: dict[str, Any]) -> Plan:
     config = copy.deepcopy(demo_stack_config)
     config["mlplat:serving"]["ingress"].update(
         scheme="internet-facing", inboundCidrs=["198.51.100.0/24"])
+    config["mlplat:network"]["internetFacingLoadBalancers"] = True
     return plan_environment(parse(config), "demo")
 
 
@@ -110,6 +111,16 @@ def test_internet_facing_is_refused_in_prod(demo_config: dict[str, Any]) -> None
     demo_config["mlplat:serving"]["ingress"] = {"scheme": "internet-facing",
                                                 "inboundCidrs": ["198.51.100.0/24"]}
     assert "internet-facing is refused in prod" in error_of(demo_config)
+
+
+def test_internet_facing_needs_public_subnets_for_load_balancers(
+    demo_config: dict[str, Any],
+) -> None:
+    demo_config["mlplat:serving"]["ingress"] = {"scheme": "internet-facing",
+                                                "inboundCidrs": ["198.51.100.0/24"]}
+    assert "needs network.internetFacingLoadBalancers: true" in error_of(demo_config)
+    demo_config["mlplat:network"]["internetFacingLoadBalancers"] = True
+    assert parse(demo_config).serving.ingress.internet_facing
 
 
 def test_serving_namespaces_must_be_tenancy_namespaces(demo_config: dict[str, Any]) -> None:

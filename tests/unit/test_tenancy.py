@@ -418,6 +418,12 @@ NOT_SCHEMA_CHECKED = {
     # schema set holds (kubernetes-validate would only warn that it skipped them).
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": "Karpenter CRD",
     "kubernetes:karpenter.sh/v1:NodePool": "Karpenter CRD",
+    # Prometheus Operator CRDs (monitoring stack): checked field by field against a fact
+    # table of the pinned CRD version in tests/unit/test_monitoring_crds.py.
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "Prometheus Operator CRD",
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor": "Prometheus Operator CRD",
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "Prometheus Operator CRD",
+    "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig": "Prometheus Operator CRD",
     # Training and serving CRDs: checked against their field fact table in
     # tests/unit/crd_fields.py (tests/unit/test_training.py, test_serving.py).
     "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": "Kueue CRD",
@@ -436,6 +442,8 @@ NOT_SCHEMA_CHECKED = {
 SECRET_PLACEHOLDER = "[secret]"
 #: Components whose children are all Kubernetes objects checked below.
 KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer",
+                         "mlplat:k8s/pod_security:ClusterAdmissionPolicies",
+                         "mlplat:k8s/monitoring:MonitoringStack",
                          "mlplat:k8s/team_serving:TeamServing",
                          "mlplat:aws/load_balancer_controller:LoadBalancerController")
 
@@ -494,6 +502,14 @@ IAM_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("-fs-policy", "MountThroughMountTargets"):
         "the EFS CSI driver mounts without IAM auth (anonymous principal): mount and write "
         "only through a mount target, which the security group limits to cluster nodes",
+    ("-s3-endpoint", "ThisAccountsBuckets"):
+        "S3 gateway endpoint policy (a boundary, not a grant): any principal, any S3 action, "
+        "but only on buckets of this account (aws:ResourceAccount); IAM policies still decide "
+        "who may do what",
+    ("-s3-endpoint", "AwsOwnedNodeBuckets"):
+        "S3 gateway endpoint policy: ECR serves image layers through URLs presigned by AWS and "
+        "dnf reads the AL2023 repositories anonymously, so the principal cannot be narrowed; "
+        "s3:GetObject on the two named AWS-owned buckets only",
     ("-aws-load-balancer-controller-policy", "ReadLoadBalancingContext"):
         "the load balancer controller's ec2/elasticloadbalancing Describe* reads cannot be "
         "scoped to resources; read-only, pinned to the region",
