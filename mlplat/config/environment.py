@@ -56,7 +56,7 @@ from mlplat.config.monitoring import MonitoringConfig, fit_to_the_environment
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.onprem import OnpremConfig, Substrate, has_onprem_database, onprem_problems
-from mlplat.config.serving import ServingConfig, check_serving
+from mlplat.config.serving import IngressController, ServingConfig, check_serving
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
 from mlplat.config.training import TrainingConfig, check_training
@@ -224,6 +224,10 @@ class EnvironmentConfig(_Model):
     def _training_fits_the_environment(
         cls, value: TrainingConfig | None, info: ValidationInfo
     ) -> TrainingConfig | None:
+        if value is not None and info.data.get("substrate") is Substrate.ONPREM:
+            raise ValueError("is not available on substrate 'onprem' yet: GPU queues are "
+                             "built on the Karpenter GPU pools (mlplat:gpuPools), which are "
+                             "AWS-only")
         if value is not None and "gpu_pools" in info.data:
             check_training(value, info.data["gpu_pools"])
         return value
@@ -234,6 +238,11 @@ class EnvironmentConfig(_Model):
         cls, value: ServingConfig | None, info: ValidationInfo
     ) -> ServingConfig | None:
         if value is not None and "tenancy" in info.data and "env" in info.data:
+            if (info.data.get("substrate") is Substrate.ONPREM
+                    and value.ingress.controller is IngressController.AWS_LOAD_BALANCER):
+                raise ValueError("ingress.controller aws-load-balancer is AWS-only; on "
+                                 "substrate 'onprem' set ingress.controller: existing and "
+                                 "ingress.className to the cluster's IngressClass")
             network = info.data.get("network")
             check_serving(value, info.data["tenancy"], info.data["env"] is Env.PROD,
                           network.internet_facing_load_balancers if network else None)

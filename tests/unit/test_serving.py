@@ -12,6 +12,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from crd_fields import problems
 from test_mlflow import error_of, parse
 from test_tenancy import ESCALATION_ACTIONS
@@ -19,6 +20,7 @@ from test_training import doc_sample, release, tolerates
 
 from components import versions
 from components.k8s.nvidia_device_plugin import GPU_TAINT
+from mlplat.core.paths import STACKS_DIR
 from mlplat.plan import Plan, ResourceRecord, plan_environment
 from policies import rule_by_id
 
@@ -464,3 +466,34 @@ def test_sample_follows_the_autoscaling_and_security_defaults(
     assert predictor["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     resources = predictor["model"]["resources"]
     assert resources["limits"] == resources["requests"]
+
+
+# ------------------------------------------------------------------ on-prem substrate
+
+
+def _onprem_config() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(
+        (STACKS_DIR / "Pulumi.onprem-demo.yaml").read_text())["config"]
+    return config
+
+
+def test_onprem_serving_uses_the_existing_ingress_controller() -> None:
+    config = _onprem_config()
+    config["mlplat:serving"] = {"runtimes": ["sklearn"]}
+    assert ("mlplat:serving.ingress.controller: ingress.controller aws-load-balancer is "
+            "AWS-only" in error_of(config))
+    config["mlplat:serving"]["ingress"] = {"controller": "existing", "className": "nginx"}
+    plan = plan_environment(parse(config), "onprem-demo")
+    assert not any(r.type == LBC for r in plan.resources)
+    assert not any(r.package == "aws" for r in plan.resources)
+    gateway = release(plan, "kserve").inputs["values"]["kserve"]["controller"]["gateway"]
+    assert gateway["ingressGateway"]["className"] == "nginx"
+    assert [r.inputs["metadata"]["name"] for r in plan.of_type(RUNTIME)] == ["mlplat-sklearn"]
+    assert children(plan, TEAM_SERVING, PDB) and not children(plan, TEAM_SERVING,
+                                                              NETWORK_POLICY)
+
+
+def test_onprem_training_is_refused_until_gpu_queues_exist_there() -> None:
+    config = _onprem_config()
+    config["mlplat:training"] = {"quotas": {"training": {"gpus": 1}}}
+    assert "is not available on substrate 'onprem' yet" in error_of(config)
