@@ -239,3 +239,53 @@ METRICS_SERVER_CHART: Final = "metrics-server"
 FLUENT_BIT_VERSION: Final = "0.58.1"
 FLUENT_BIT_REPOSITORY: Final = "https://fluent.github.io/helm-charts"
 FLUENT_BIT_CHART: Final = "fluent-bit"
+# --------------------------------------------------------------------------- Training and serving
+#
+# Read from the projects' own repositories at the tagged release (chart Chart.yaml and
+# values.yaml, the CRD Go types): kubernetes-sigs/kueue v0.19.2, kubernetes-sigs/jobset
+# v0.12.0, kserve/kserve v0.20.0, cert-manager/cert-manager v1.21.1,
+# kubernetes-sigs/aws-load-balancer-controller v3.5.0. Image digests could not be read (no
+# registry is reachable here) and are not pinned: resolve them before a first deploy
+# (`crane digest <image>`) and append `@sha256:...`; docs/components/{training,serving}.md.
+
+#: Kueue (GPU job queueing). Chart and image carry the same version; the chart's default
+#: image is a staging build, so the release image is named explicitly.
+KUEUE_VERSION: Final = "0.19.2"
+KUEUE_CHART: Final = "oci://registry.k8s.io/kueue/charts/kueue"
+KUEUE_IMAGE_REPOSITORY: Final = "registry.k8s.io/kueue/kueue"
+#: API version of the Kueue objects mlplat creates (the storage version of 0.19).
+KUEUE_API_VERSION: Final = "kueue.x-k8s.io/v1beta2"
+
+#: JobSet (distributed training: one JobSet = leader and workers as replicated Jobs).
+JOBSET_VERSION: Final = "0.12.0"
+JOBSET_CHART: Final = "oci://registry.k8s.io/jobset/charts/jobset"
+JOBSET_IMAGE_REPOSITORY: Final = "registry.k8s.io/jobset/jobset"
+JOBSET_API_VERSION: Final = "jobset.x-k8s.io/v1alpha2"
+
+#: cert-manager: KServe's chart issues its webhook certificate through it.
+CERT_MANAGER_VERSION: Final = "v1.21.1"
+CERT_MANAGER_REPOSITORY: Final = "https://charts.jetstack.io"
+CERT_MANAGER_CHART: Final = "cert-manager"
+
+#: KServe (model serving, RawDeployment mode). CRDs and controller are separate charts of the
+#: same version.
+KSERVE_VERSION: Final = "v0.20.0"
+KSERVE_CRD_CHART: Final = "oci://ghcr.io/kserve/charts/kserve-crd"
+KSERVE_CHART: Final = "oci://ghcr.io/kserve/charts/kserve-resources"
+KSERVE_API_VERSION: Final = "serving.kserve.io/v1alpha1"
+#: Model server images of the ClusterServingRuntimes. sklearn and xgboost servers are
+#: KServe's own (same release); vLLM is the tag KServe v0.20.0 references; Triton is the tag
+#: KServe v0.20.0's runtime config ships — old (2023): move it to a current NGC release
+#: before serving real traffic (docs/components/serving.md).
+SKLEARN_SERVER_IMAGE: Final = f"docker.io/kserve/sklearnserver:{KSERVE_VERSION}"
+XGBOOST_SERVER_IMAGE: Final = f"docker.io/kserve/xgbserver:{KSERVE_VERSION}"
+TRITON_SERVER_IMAGE: Final = "nvcr.io/nvidia/tritonserver:23.05-py3"
+VLLM_SERVER_IMAGE: Final = "docker.io/vllm/vllm-openai:v0.20.0"
+
+#: AWS Load Balancer Controller (ingress for KServe on AWS). Chart 3.5.0 = controller v3.5.0.
+AWS_LOAD_BALANCER_CONTROLLER_VERSION: Final = "3.5.0"
+AWS_LOAD_BALANCER_CONTROLLER_REPOSITORY: Final = "https://aws.github.io/eks-charts"
+AWS_LOAD_BALANCER_CONTROLLER_CHART: Final = "aws-load-balancer-controller"
+AWS_LOAD_BALANCER_CONTROLLER_IMAGE: Final = (
+    "public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0")
+ELBV2_API_VERSION: Final = "elbv2.k8s.aws/v1beta1"

@@ -25,7 +25,10 @@ import pulumi_kubernetes as k8s
 
 from components.aws.mlflow_db import AUTH_DATABASE_SUFFIX, postgres_uri
 from components.aws.team_access import ServiceAccountGrant
+from components.k8s.cert_manager import CertManager, CertManagerArgs
+from components.k8s.kserve import KServe, KServeArgs
 from components.k8s.mlflow import MlflowServer, MlflowServerArgs, StaticS3Access
+from components.k8s.team_serving import TeamServing, TeamServingArgs
 from components.k8s.tenancy import (
     EgressAllowance,
     TeamTenancy,
@@ -161,6 +164,9 @@ class OnpremTeamEnvironment(pulumi.ComponentResource):
             self._tenancy(name)
             if config.mlflow is not None:
                 self._mlflow(name)
+        # --- serving layer (components/k8s/kserve.py): an existing ingress controller.
+        if config.serving is not None:
+            self._serving(name)
         self.register_outputs({"data_namespace": self.data_namespace,
                                "bucket_names": self.bucket_names})
 
@@ -385,6 +391,30 @@ class OnpremTeamEnvironment(pulumi.ComponentResource):
                                         depends_on=[self.tenancy] if self.tenancy else None),
         )
         return secret
+
+    # ------------------------------------------------------------------ serving layer
+
+    def _serving(self, name: str) -> None:
+        """cert-manager, KServe (RawDeployment) with the runtimes, and the team's serving
+        namespaces. Traffic enters through the cluster's existing ingress controller (config
+        requires `ingress.controller: existing` here), whose namespace tenancy admits."""
+        config = self._config
+        serving = config.serving
+        assert serving is not None
+        cert_manager = CertManager(f"{name}-cert-manager", CertManagerArgs(), self._child)
+        KServe(f"{name}-kserve", KServeArgs(
+            runtimes=serving.runtimes, ingress_class=serving.ingress.class_name,
+            domain=serving.ingress.domain, autoscaling=serving.autoscaling,
+            depends_on=[cert_manager]), self._child)
+        if config.tenancy is None:
+            return
+        TeamServing(f"{name}-serving", TeamServingArgs(
+            namespaces=serving.namespace_names(config.tenancy, config.name),
+            max_unavailable=serving.max_unavailable, load_balancer_sources=(),
+            labels=self._labels, environment=config.name,
+            max_replicas=serving.autoscaling.max_replicas),
+            pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                depends_on=[self.tenancy] if self.tenancy else None)))
 
 
 def exports(environment: OnpremTeamEnvironment) -> Mapping[str, Any]:

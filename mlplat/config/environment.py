@@ -19,6 +19,8 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
       mlplat:mlflow: {...}        # optional: absent means no MLflow server
       mlplat:monitoring: {...}    # optional: absent means no monitoring stack
+      mlplat:training: {...}      # optional: absent means no GPU queues or training operator
+      mlplat:serving: {...}       # optional: absent means no model serving
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -54,8 +56,10 @@ from mlplat.config.monitoring import MonitoringConfig, fit_to_the_environment
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.onprem import OnpremConfig, Substrate, has_onprem_database, onprem_problems
+from mlplat.config.serving import IngressController, ServingConfig, check_serving
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
+from mlplat.config.training import TrainingConfig, check_training
 from mlplat.core.errors import broken_rules, format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
@@ -202,6 +206,48 @@ class EnvironmentConfig(_Model):
             return fit_to_the_environment(value, info.data.get("tenancy"), environment)
         return value
     # ------------------------------------------------------------ end monitoring
+    # --- training and serving layers: cross-layer rules live in their own modules.
+    training: TrainingConfig | None = Field(
+        default=None,
+        description="Kueue GPU queues (cluster-wide flavors, the team's ClusterQueue and "
+        "LocalQueues in the tenancy namespaces) and the JobSet operator. Absent: no queueing "
+        "and no training operator.",
+    )
+    serving: ServingConfig | None = Field(
+        default=None,
+        description="KServe in RawDeployment mode with model server runtimes and internal "
+        "ingress. Absent: no model serving; `{}` gives the defaults.",
+    )
+
+    @field_validator("training")
+    @classmethod
+    def _training_fits_the_environment(
+        cls, value: TrainingConfig | None, info: ValidationInfo
+    ) -> TrainingConfig | None:
+        if value is not None and info.data.get("substrate") is Substrate.ONPREM:
+            raise ValueError("is not available on substrate 'onprem' yet: GPU queues are "
+                             "built on the Karpenter GPU pools (mlplat:gpuPools), which are "
+                             "AWS-only")
+        if value is not None and "gpu_pools" in info.data:
+            check_training(value, info.data["gpu_pools"])
+        return value
+
+    @field_validator("serving")
+    @classmethod
+    def _serving_fits_the_environment(
+        cls, value: ServingConfig | None, info: ValidationInfo
+    ) -> ServingConfig | None:
+        if value is not None and "tenancy" in info.data and "env" in info.data:
+            if (info.data.get("substrate") is Substrate.ONPREM
+                    and value.ingress.controller is IngressController.AWS_LOAD_BALANCER):
+                raise ValueError("ingress.controller aws-load-balancer is AWS-only; on "
+                                 "substrate 'onprem' set ingress.controller: existing and "
+                                 "ingress.className to the cluster's IngressClass")
+            network = info.data.get("network")
+            check_serving(value, info.data["tenancy"], info.data["env"] is Env.PROD,
+                          network.internet_facing_load_balancers if network else None)
+        return value
+    # --- end of training and serving layers
 
     @field_validator("ephemeral")
     @classmethod

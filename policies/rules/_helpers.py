@@ -160,6 +160,8 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "ReplicaSet": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    # KServe model server runtimes: a pod spec inline (components/k8s/kserve.py).
+    "ClusterServingRuntime": ("spec",),
 }
 
 WORKLOAD_TYPES: tuple[str, ...] = (
@@ -170,6 +172,7 @@ WORKLOAD_TYPES: tuple[str, ...] = (
     "kubernetes:apps/v1:ReplicaSet",
     "kubernetes:batch/v1:Job",
     "kubernetes:batch/v1:CronJob",
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
 )
 
 

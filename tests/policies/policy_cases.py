@@ -561,3 +561,52 @@ EXTRA_FAILURES: tuple[Case, ...] = (
                              kind="RoleBinding"),
          _one(cluster_role_binding, subject="team-a", kind="RoleBinding"), "crb"),
 )
+
+
+# Training and serving (policies/rules/training_serving.py) -----------------------------------
+
+
+def ingress_class_params(scheme: str | None = "internal") -> ResourceRecord:
+    spec: dict[str, Any] = {"targetType": "ip", "group": {"name": "team-a"}}
+    if scheme is not None:
+        spec["scheme"] = scheme
+    return record("kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams", "alb", {
+        "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams",
+        "metadata": {"name": "alb"}, "spec": spec})
+
+
+def cluster_queue(selector: dict[str, Any] | None = None) -> ResourceRecord:
+    return record("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue", "queue", {
+        "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue",
+        "metadata": {"name": "team-a"},
+        "spec": {"cohortName": "mlplat", "namespaceSelector": selector if selector is not None
+                 else {"matchLabels": {"mlplat.io/team": "a"}}}})
+
+
+def serving_runtime(container: dict[str, Any] | None = None) -> ResourceRecord:
+    """A ClusterServingRuntime: a workload for the container rules."""
+    base = {"name": "kserve-container", "image": "docker.io/kserve/sklearnserver:v0.20.0",
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]}},
+            "resources": {"limits": {"cpu": "1", "memory": "2Gi"}}}
+    return record("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", "runtime", {
+        "apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime",
+        "metadata": {"name": "sklearn"},
+        "spec": {"containers": [{**base, **(container or {})}]}})
+
+
+CASES += (
+    Case("MLP-SRV-001", _one(ingress_class_params),
+         _one(ingress_class_params, scheme="internet-facing"), "alb"),
+    Case("MLP-TRN-001", _one(cluster_queue), _one(cluster_queue, selector={}), "queue"),
+)
+EXTRA_FAILURES += (
+    Case("MLP-SRV-001", _one(ingress_class_params), _one(ingress_class_params, scheme=None),
+         "alb"),
+    Case("MLP-K8S-007", _one(serving_runtime),
+         _one(serving_runtime, container={"securityContext": {"runAsNonRoot": False}}),
+         "runtime"),
+    Case("MLP-K8S-013", _one(serving_runtime),
+         _one(serving_runtime, container={"resources": {}}), "runtime"),
+)

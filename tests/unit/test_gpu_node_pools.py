@@ -530,8 +530,10 @@ def test_demo_gpu_resources_use_the_clusters_kubernetes_provider(demo_plan: Plan
                   and r.type in (RELEASE, NODE_POOL, NODE_CLASS)
                   # the monitoring stack's releases are counted in test_monitoring.py
                   and "MonitoringStack" not in r.urn]
-    # Three releases, two GPU and two CPU pools (a NodePool and an EC2NodeClass each).
-    assert len(kubernetes) == 3 + 2 * 2 + 2 * 2
+    # Three releases, two GPU and two CPU pools (a NodePool and an EC2NodeClass each), and
+    # the training and serving layers' six releases (Kueue, JobSet, cert-manager, KServe
+    # CRDs and controller, AWS Load Balancer Controller).
+    assert len(kubernetes) == 3 + 2 * 2 + 2 * 2 + 6
     for record in kubernetes:
         assert record.provider == provider.urn, record.name
 

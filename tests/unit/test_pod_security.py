@@ -143,5 +143,6 @@ def test_load_balancer_policy_only_without_the_opt_in() -> None:
 
 
 def test_the_demo_plan_carries_both_policies(demo_plan: Plan) -> None:
-    assert set(_by_name(demo_plan, POLICY)) == {pod_security.HOST_ISOLATION_POLICY,
-                                                pod_security.INTERNAL_LOAD_BALANCERS_POLICY}
+    # (The serving layer adds a team policy of its own: mlplat-isvc-replicas-<team>-<env>.)
+    assert {pod_security.HOST_ISOLATION_POLICY,
+            pod_security.INTERNAL_LOAD_BALANCERS_POLICY} <= set(_by_name(demo_plan, POLICY))

@@ -424,6 +424,13 @@ NOT_SCHEMA_CHECKED = {
     "kubernetes:monitoring.coreos.com/v1:PodMonitor": "Prometheus Operator CRD",
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": "Prometheus Operator CRD",
     "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig": "Prometheus Operator CRD",
+    # Training and serving CRDs: checked against their field fact table in
+    # tests/unit/crd_fields.py (tests/unit/test_training.py, test_serving.py).
+    "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": "Kueue CRD",
+    "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue": "Kueue CRD",
+    "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": "Kueue CRD",
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime": "KServe CRD",
+    "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams": "AWS Load Balancer Controller CRD",
     # A Pulumi resource describing a Helm release, not a Kubernetes object.
     "kubernetes:helm.sh/v3:Release": "Helm release (rendered manifests are not in the plan)",
     # A server-side apply patch carries only the fields it sets (no provisioner).
@@ -436,7 +443,9 @@ SECRET_PLACEHOLDER = "[secret]"
 #: Components whose children are all Kubernetes objects checked below.
 KUBERNETES_COMPONENTS = (TENANCY, "mlplat:k8s/mlflow:MlflowServer",
                          "mlplat:k8s/pod_security:ClusterAdmissionPolicies",
-                         "mlplat:k8s/monitoring:MonitoringStack")
+                         "mlplat:k8s/monitoring:MonitoringStack",
+                         "mlplat:k8s/team_serving:TeamServing",
+                         "mlplat:aws/load_balancer_controller:LoadBalancerController")
 
 
 def schema_checked_manifest(record: ResourceRecord) -> dict[str, Any]:
@@ -501,6 +510,9 @@ IAM_EXCEPTIONS: dict[tuple[str, str], str] = {
         "S3 gateway endpoint policy: ECR serves image layers through URLs presigned by AWS and "
         "dnf reads the AL2023 repositories anonymously, so the principal cannot be narrowed; "
         "s3:GetObject on the two named AWS-owned buckets only",
+    ("-aws-load-balancer-controller-policy", "ReadLoadBalancingContext"):
+        "the load balancer controller's ec2/elasticloadbalancing Describe* reads cannot be "
+        "scoped to resources; read-only, pinned to the region",
     ("-controller-policy", "AllowPassingNodeRole"):
         "Karpenter launches nodes with the node role: iam:PassRole on that one role ARN, "
         "only to ec2.amazonaws.com",
