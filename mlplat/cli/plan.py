@@ -44,7 +44,9 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     file reported; then planned in parallel. A stack whose inputs (stack config, program,
     components, mlplat, provider and Python versions) are unchanged since it was last
     planned reuses that plan from the cache (.mlplat-cache/plans, or $MLPLAT_CACHE_DIR).
-    JSON files are written only when every plan succeeded."""
+    A shared-mode stack is planned after the platform it references (which is planned
+    too), reading the platform's exports. JSON files are written only when every plan
+    succeeded."""
     from mlplat.plan import ProgramError, default_jobs
     from mlplat.plan.cache import PlanCache, plan_with_cache
     from mlplat.render import print_plan
@@ -53,8 +55,10 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     directory = stack_dir or STACK_DIR
     try:
         names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
-        outputs = _json_targets(names, json_path, json_dir)
+        _json_targets(names, json_path, json_dir)  # checked before anything is validated
         requests = _validated_requests(names, directory)
+        names = [request.stack for request in requests]
+        outputs = _json_targets(names, json_path, json_dir)
         results = plan_with_cache(requests, jobs or default_jobs(), PlanCache(),
                                   refresh=no_cache)
         plans = [plan_ for plan_, _ in results]
@@ -90,8 +94,11 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
 
 
 def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:
-    """Every stack validated, every problem of every file collected before giving up."""
+    """Every stack validated, every problem of every file collected before giving up;
+    then in dependency order (a platform before its tenants). A stack a named one
+    references is planned too, not shown."""
     from mlplat.plan import stack_request
+    from mlplat.plan.api import in_dependency_order
 
     requests, problems = [], []
     for name in names:
@@ -100,8 +107,9 @@ def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:
         except ConfigError as error:
             problems.append(str(error))
     if problems:
-        raise ConfigError("\n".join(problems))
-    return requests
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
+    return [request for wave in in_dependency_order(requests) for request in wave
+            if request.stack in names]
 
 
 def chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,
