@@ -32,6 +32,7 @@ from mlplat.stackfile import (
     stack_file,
 )
 from mlplat.stackrefs import load_platform, platform_stack
+from mlplat.templates import Template
 
 T = TypeVar("T")
 
@@ -113,6 +114,23 @@ def environment_request(config: EnvironmentConfig, stack: str = "test",
     return PlanRequest(stack=stack, config=stack_config_of(config), source="<memory>",
                        stack_dir=stack_dir,
                        upstream=_upstream(config, "<memory>", stack_dir, DEFAULT_NAMESPACES,
+                                          (stack,)))
+
+
+#: A template planned as it ships is the stack `template-<name>`.
+TEMPLATE_STACK_PREFIX = "template-"
+
+
+def template_request(template: Template, values: Mapping[str, str] | None = None,
+                     stack_dir: Path = STACK_DIR) -> PlanRequest:
+    """A request for `template` rendered with `values` (default: its examples and
+    defaults, as `mlplat plan --all` plans it), validated; errors name the template."""
+    config = template.render(template.example_values() if values is None else values)
+    source = f"{template.source} (rendered)"
+    stack = f"{TEMPLATE_STACK_PREFIX}{template.name}"
+    environment = environment_from_stack_config(config, source)
+    return PlanRequest(stack=stack, config=config, source=source, stack_dir=stack_dir,
+                       upstream=_upstream(environment, source, stack_dir, DEFAULT_NAMESPACES,
                                           (stack,)))
 
 
