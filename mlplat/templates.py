@@ -102,7 +102,7 @@ class Template:
                                     f"({parameter.description})")
             else:
                 typed[name] = parameter.default
-        return _substitute(self.config, typed)
+        return {key: _substitute(item, typed) for key, item in self.config.items()}
 
     def example_values(self) -> dict[str, str]:
         """Values for every required parameter from its `example` (for planning a template
