@@ -105,9 +105,10 @@ class MlflowDatabaseArgs:
     egress: Sequence[EgressAllowance]
     """What the Job's pods may reach besides DNS and HTTPS (the database, Pod Identity)."""
     tags: Mapping[str, str]
-    create_namespace: bool = True
-    """False in shared mode: the platform stack owns `settings.platform_namespace` (many
-    tenants' Jobs run there) and this component only adds its own objects to it."""
+    owns_namespace: bool = True
+    """False in shared mode: the platform stack owns `settings.platform_namespace` and its
+    NetworkPolicies (many tenants' Jobs run there); this component only adds the team's
+    Job, its service account, role, Secret and script."""
 
 
 def platform_namespace(resource_name: str, namespace: str, kubernetes_version: str,
@@ -169,7 +170,7 @@ class MlflowDatabase(pulumi.ComponentResource):
         labels = dict(args.labels)
 
         namespace_name: pulumi.Input[str] = platform
-        if args.create_namespace:
+        if args.owns_namespace:
             namespace_name = platform_namespace(
                 f"{name}-namespace", platform, args.kubernetes_version,
                 pulumi.ResourceOptions(parent=self)).metadata.name
@@ -178,6 +179,8 @@ class MlflowDatabase(pulumi.ComponentResource):
             return {"name": object_name, "namespace": namespace_name, "labels": labels}
 
         for policy_name, spec in fence_policy_specs(args.egress).items():
+            if not args.owns_namespace:
+                break  # the namespace's owner fences it, for every tenant's Job alike
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}", metadata=meta(f"{environment}-{policy_name}"),
                 spec=spec, opts=child,

@@ -20,8 +20,11 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.aws.metadata_db import POSTGRES_PORT
 from components.aws.mlflow_db import platform_namespace
+from components.aws.team_access import POD_IDENTITY_AGENT
 from components.compositions.aws import TeamEnvironment, TeamEnvironmentArgs
+from components.k8s.tenancy import EgressAllowance, fence_policy_specs
 from mlplat.config import EnvironmentConfig
 
 #: Type token, by the rule in components/__init__.py.
@@ -71,6 +74,16 @@ class PlatformEnvironment(pulumi.ComponentResource):
         self.setup_namespace = platform_namespace(
             f"{name}-setup-namespace", config.platform.setup_namespace,
             config.cluster.kubernetes_version, on_cluster)
+        # Fenced once, here, for every tenant's Job: DNS, HTTPS (Secrets Manager), the Pod
+        # Identity agent and the database; nothing else, no ingress.
+        egress = (POD_IDENTITY_AGENT,
+                  EgressAllowance("metadata-db", config.network.vpc_cidr, POSTGRES_PORT))
+        for policy_name, spec in fence_policy_specs(egress).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-setup-{policy_name}",
+                metadata={"name": policy_name, "namespace": self.setup_namespace.metadata.name,
+                          "labels": {"app.kubernetes.io/managed-by": "mlplat"}},
+                spec=spec, opts=on_cluster)
         self.register_outputs({"setup_namespace": self.setup_namespace.metadata.name})
 
     def outputs(self, config: EnvironmentConfig) -> dict[str, pulumi.Output[Any]]:

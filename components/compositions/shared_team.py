@@ -177,7 +177,7 @@ class SharedTeamEnvironment(pulumi.ComponentResource):
                 master_secret_arn=self.platform.metadata_db_secret_arn,
                 db_key_arn=self.platform.metadata_db_kms_key_arn,
                 egress=egress, tags=config.effective_tags(args.stack),
-                create_namespace=False),
+                owns_namespace=False),
             pulumi.ResourceOptions(parent=self, providers=[aws_provider, self.k8s_provider]))
         destination = store.bucket_names.apply(
             lambda names: f"s3://{names[ARTIFACTS_PURPOSE]}/{settings.artifacts_prefix}"

@@ -167,7 +167,7 @@ class ClusterConfig(_Model):
         owned = sorted(set(self.model_fields_set) - {"mode", "platform_stack"}) if shared else []
         if owned:
             raise broken_rules("cluster", [
-                f"{self.model_fields[n].alias or n}: not allowed in shared mode; the "
+                f"{type(self).model_fields[n].alias or n}: not allowed in shared mode; the "
                 f"cluster of the platform stack ({self.platform_stack}) decides it, remove it"
                 for n in owned])
         return self

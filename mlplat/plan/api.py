@@ -137,7 +137,7 @@ def template_request(template: Template, values: Mapping[str, str] | None = None
 def in_dependency_order(requests: Sequence[PlanRequest]) -> list[list[PlanRequest]]:
     """`requests` and every stack they reference, in waves: each wave references only
     stacks of earlier waves (platforms before their tenants). Within a wave, the order
-    given (referenced stacks not asked for come after them)."""
+    given, a referenced stack not asked for where it was first referenced."""
     everything: dict[str, PlanRequest] = {}
 
     def add(request: PlanRequest) -> None:
