@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -27,17 +28,27 @@ SNAPSHOT = TESTS_DIR / "golden" / "plans" / "demo.json"
 
 
 def test_demo_plan_matches_committed_snapshot(demo_plan):
-    current = demo_plan.dumps()
+    _matches_snapshot(demo_plan, SNAPSHOT)
+
+
+@pytest.mark.parametrize("stack", ["platform", "nlp-dev"])
+def test_shared_mode_plans_match_committed_snapshots(stack, shared_mode_plans):
+    """The platform and its shared-mode tenant (ADR 0008) are snapshotted like the demo."""
+    _matches_snapshot(shared_mode_plans[stack], SNAPSHOT.with_name(f"{stack}.json"))
+
+
+def _matches_snapshot(plan: Plan, snapshot: Path) -> None:
+    current = plan.dumps()
     if os.environ.get("MLPLAT_UPDATE_GOLDEN") == "1":
-        SNAPSHOT.write_text(current)
-    assert SNAPSHOT.exists(), f"{SNAPSHOT} is missing: run `make snapshots`"
-    committed = SNAPSHOT.read_text()
+        snapshot.write_text(current)
+    assert snapshot.exists(), f"{snapshot} is missing: run `make snapshots`"
+    committed = snapshot.read_text()
     if committed != current:
         diff = "".join(difflib.unified_diff(
             committed.splitlines(keepends=True), current.splitlines(keepends=True),
             "committed", "current", n=2))
-        pytest.fail(f"demo plan differs from {SNAPSHOT.name} (run `make snapshots` if "
-                    f"intended):\n{diff[:6000]}")
+        pytest.fail(f"{plan.stack} plan differs from {snapshot.name} (run `make snapshots` "
+                    f"if intended):\n{diff[:6000]}")
 
 
 # ------------------------------------------------------------------ secrets never leak
