@@ -16,6 +16,7 @@ from mlplat.cli.cloud_init import cloud_init
 from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
+from mlplat.cli.templates import templates
 from mlplat.cli.validate import validate
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
@@ -27,7 +28,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, validate, cloud_init, docs):
+for _command in (plan, audit, validate, cloud_init, docs, templates):
     cli.add_command(_command)
 
 

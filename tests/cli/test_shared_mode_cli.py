@@ -58,3 +58,16 @@ def test_impossible_shared_config_exits_2_naming_file_and_field_writing_nothing(
     assert any(f"{stacks / 'Pulumi.lost.yaml'}: mlplat:cluster.platformStack: no stack "
                "'nowhere'" in line for line in lines), lines
     assert not out.exists()
+
+
+def test_templates_lists_every_template_and_shows_parameters(tmp_path: Path) -> None:
+    listed = run("templates", cache=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    names = re.findall(r"^([a-z0-9-]+): ", listed.stdout, re.MULTILINE)
+    assert names == sorted(p.stem for p in (STACKS_DIR / "templates").glob("*.yaml"))
+    shown = run("templates", "shared-team", cache=tmp_path)
+    assert "  team (string, required): " in shown.stdout
+    assert "  gpuQuota (integer, default 8): " in shown.stdout
+    missing = run("templates", "nope", cache=tmp_path)
+    assert missing.returncode == 2 and "stacks/templates/nope.yaml: no such template" in (
+        missing.stderr)
