@@ -177,3 +177,39 @@ def architecture(instance_type: str) -> Architecture | None:
     if instance_type in GPU_INSTANCE_TYPES:
         return "x86_64"
     return INSTANCE_TYPES.general.get(instance_type)
+
+
+#: vCPUs of the named sizes; `<n>xlarge` has 4n. AWS keeps this ratio across the general
+#: families catalogued here (burstable `nano`..`small` have 2 vCPUs, like `large`).
+_NAMED_SIZE_VCPUS: Mapping[str, int] = MappingProxyType(
+    {"nano": 2, "micro": 2, "small": 2, "medium": 1, "large": 2, "xlarge": 4})
+
+
+def size_vcpus(size: str) -> int | None:
+    """vCPUs of a size name (`large` 2, `4xlarge` 16); None for names without a rule."""
+    if size in _NAMED_SIZE_VCPUS:
+        return _NAMED_SIZE_VCPUS[size]
+    count = size.removesuffix("xlarge")
+    return 4 * int(count) if count != size and count.isdigit() else None
+
+
+def vcpus(instance_type: str) -> int | None:
+    """vCPUs of a catalogued instance type; a `metal` size has as many as the family's
+    largest virtualised size (`metal-48xl` as a 48xlarge). None when not catalogued."""
+    if instance_type in GPU_INSTANCE_TYPES:
+        return GPU_INSTANCE_TYPES[instance_type].vcpus
+    if instance_type not in INSTANCE_TYPES.general:
+        return None
+    family, _, size = instance_type.partition(".")
+    if size.startswith("metal-"):
+        return size_vcpus(size.removeprefix("metal-").replace("xl", "xlarge"))
+    if size == "metal":
+        sizes = [name.partition(".")[2] for name in INSTANCE_TYPES.general
+                 if name.partition(".")[0] == family]
+        return max(v for s in sizes if (v := size_vcpus(s)) is not None)
+    return size_vcpus(size)
+
+
+def general_types_in_family(family: str) -> list[str]:
+    """All catalogued general-purpose instance types of one family."""
+    return [name for name in INSTANCE_TYPES.general if name.partition(".")[0] == family]

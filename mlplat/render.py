@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from mlplat.plan.model import Plan, ResourceRecord
+from mlplat.plan.standup import critical_path
 
 
 def _label(record: ResourceRecord) -> str:
@@ -59,3 +60,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         f"[bold]Plan:[/bold] {managed} resources to create, in {components} components, "
         f"with {providers} providers (offline; no credentials used)."
     )
+    path = critical_path(plan)
+    if path.seconds:
+        console.print(f"[bold]Estimated time to stand up:[/bold] {path.describe()} "
+                      "(critical path; durations in mlplat/plan/standup.py)", soft_wrap=True)

@@ -1,12 +1,13 @@
-"""mlplat Pulumi program: one environment per stack, of one of three kinds.
+"""mlplat Pulumi program: one environment per stack, of one of four kinds.
 
 Thin on purpose: parse the typed config of the selected stack
 (`stacks/Pulumi.<stack>.yaml`), build the environment its kind calls for, export what
 other stacks and people need. All logic lives in `components/`.
 
-* a dedicated team environment (default): its own network, cluster and data stores;
+* an on-prem team environment (`mlplat:substrate: onprem`, its own composition);
+* a dedicated AWS team environment (default): its own network, cluster and data stores;
 * a platform (`mlplat:platform`): a shared cluster and RDS instance, exporting what its
-  tenants read;
+  tenants read (ADR 0008);
 * a shared-mode team (`cluster.mode: shared`): the team's own resources on a platform,
   read through a StackReference (ADR 0008).
 """
@@ -20,14 +21,12 @@ from components.compositions.platform import PlatformEnvironment, PlatformEnviro
 from components.compositions.shared_team import SharedTeamEnvironment, SharedTeamEnvironmentArgs
 from components.k8s.tenancy import TeamTenancy
 from mlplat.config import ConfigError, environment_from_pulumi
+from mlplat.config.onprem import Substrate
+from mlplat.observability.rules import AlertSettings, alert_rule_groups
 from mlplat.stackrefs import load_platform
 
 config = environment_from_pulumi()
 stack = pulumi.get_stack()
-
-pulumi.export("team", config.team)
-pulumi.export("env", config.env.value)
-pulumi.export("region", config.region)
 
 
 def export_tenancy(tenancy: TeamTenancy | None, team_access: TeamAccess | None) -> None:
@@ -43,6 +42,7 @@ def export_object_store(store: ObjectStore | None) -> None:
 
 
 def export_environment(environment: TeamEnvironment) -> None:
+    pulumi.export("region", config.region)
     pulumi.export("vpc_id", environment.network.vpc_id)
     pulumi.export("private_subnet_ids", environment.network.private_subnet_ids)
     pulumi.export("cluster_name", environment.cluster.name)
@@ -65,22 +65,41 @@ def export_environment(environment: TeamEnvironment) -> None:
     export_tenancy(environment.tenancy, environment.team_access)
 
 
-if config.shared:
+pulumi.export("team", config.team)
+pulumi.export("env", config.env.value)
+# --- substrate dispatch (issue #10): on-prem stacks are composed by their own module.
+if config.substrate is Substrate.ONPREM:
+    from components.compositions import onprem
+
+    team_environment = onprem.OnpremTeamEnvironment(
+        config.name, onprem.OnpremTeamEnvironmentArgs(config=config, stack=stack))
+    pulumi.export("substrate", config.substrate.value)
+    for key, value in onprem.exports(team_environment).items():
+        pulumi.export(key, value)
+# --- shared or dedicated (ADR 0008)
+elif config.shared:
     try:
         platform_config = load_platform(config, f"stacks/Pulumi.{stack}.yaml")
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     team = SharedTeamEnvironment(config.name, SharedTeamEnvironmentArgs(
         config=config, stack=stack, platform=platform_config))
+    pulumi.export("region", config.region)
     pulumi.export("platform_stack", config.cluster.platform_stack)
     pulumi.export("cluster_name", team.platform.cluster_name)
     export_object_store(team.object_store)
     export_tenancy(team.tenancy, team.team_access)
-elif config.platform is not None:
-    platform = PlatformEnvironment(config.name, PlatformEnvironmentArgs(config=config, stack=stack))
-    export_environment(platform.environment)
-    for key, value in platform.outputs(config).items():  # what tenants read
-        pulumi.export(key, value)
-else:
-    environment = TeamEnvironment(config.name, TeamEnvironmentArgs(config=config, stack=stack))
-    export_environment(environment)
+else:  # substrate aws, dedicated cluster: a team's own or a platform
+    # The alert rules deployed are the ones tests/observability proves with promtool.
+    rule_groups = [] if config.monitoring is None else alert_rule_groups(AlertSettings(
+        runbook_base_url=config.monitoring.runbook_base_url,
+        platform_team=config.monitoring.platform_team))
+    environment_args = TeamEnvironmentArgs(config=config, stack=stack,
+                                           alert_rule_groups=rule_groups)
+    if config.platform is not None:
+        platform = PlatformEnvironment(config.name, PlatformEnvironmentArgs(environment_args))
+        export_environment(platform.environment)
+        for key, value in platform.outputs(config).items():  # what tenants read
+            pulumi.export(key, value)
+    else:
+        export_environment(TeamEnvironment(config.name, environment_args))

@@ -8,7 +8,9 @@ every AWS resource of the environment uses (region and default tags from config)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +22,9 @@ from components.aws.block_storage import BlockStorage, BlockStorageArgs
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.cpu_pools import CpuNodePools, CpuNodePoolsArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
+
+# monitoring (issue #12)
+from components.aws.log_shipping import LogShipping, LogShippingArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.mlflow_db import MlflowDatabase, MlflowDatabaseArgs
 from components.aws.network import Network, NetworkArgs
@@ -33,6 +38,8 @@ from components.aws.team_access import (
     TeamAccessArgs,
 )
 from components.k8s.mlflow import MlflowServer, MlflowServerArgs
+from components.k8s.monitoring import TEAM_NAMESPACE_LABEL, MonitoringStack, MonitoringStackArgs
+from components.k8s.pod_security import ClusterAdmissionPolicies, ClusterAdmissionPoliciesArgs
 from components.k8s.tenancy import (
     EgressAllowance,
     TeamTenancy,
@@ -58,6 +65,8 @@ class TeamEnvironmentArgs:
     """The validated environment config (see mlplat.config)."""
     stack: str
     """Pulumi stack name; recorded in the `mlplat-stack` tag."""
+    alert_rule_groups: Sequence[Mapping[str, Any]] = field(default=())
+    """Prometheus rule groups the monitoring stack loads (mlplat.observability.rules)."""
 
 
 #: Type token, by the rule in components/__init__.py.
@@ -72,6 +81,7 @@ class TeamEnvironment(pulumi.ComponentResource):
 
     network: Network
     cluster: Cluster
+    admission_policies: ClusterAdmissionPolicies
     gpu_node_pools: GpuNodePools
     cpu_node_pools: CpuNodePools | None
     block_storage: BlockStorage
@@ -82,6 +92,7 @@ class TeamEnvironment(pulumi.ComponentResource):
     team_access: TeamAccess | None
     mlflow_database: MlflowDatabase | None
     mlflow: MlflowServer | None
+    monitoring: MonitoringStack | None
 
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -103,7 +114,8 @@ class TeamEnvironment(pulumi.ComponentResource):
 
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags),
+            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags,
+                        prod=config.env is Env.PROD),
             child,
         )
         self.cluster = Cluster(
@@ -118,9 +130,20 @@ class TeamEnvironment(pulumi.ComponentResource):
                     config.cluster.endpoint.private_access_cidrs),
                 tags=tags,
                 deletion_protection=config.deletion_protection,
+                prod=config.env is Env.PROD,
             ),
             child,
         )
+        # --- cluster-wide admission policies (pod host isolation, internal load balancers)
+        self.admission_policies = ClusterAdmissionPolicies(
+            f"{name}-admission",
+            ClusterAdmissionPoliciesArgs(
+                privileged_namespaces=tuple(config.cluster.privileged_namespaces),
+                internet_facing_load_balancers=config.network.internet_facing_load_balancers,
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
+        )
+        # ---
         self.gpu_node_pools = GpuNodePools(
             f"{name}-gpu",
             GpuNodePoolsArgs(
@@ -132,6 +155,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                 k8s_provider=self.cluster.k8s_provider,
                 kms_key_arn=self.cluster.kms_key_arn,
                 tags=tags,
+                node_session_manager=config.cluster.node_session_manager,
             ),
             child,
         )
@@ -229,6 +253,11 @@ class TeamEnvironment(pulumi.ComponentResource):
             egress = self._tenancy(name, args, config.tenancy, child)
             if config.mlflow is not None:
                 self._mlflow(name, args, egress, aws_provider)
+        # ------------------------------------------------------------ monitoring (issue #12)
+        self.monitoring = None
+        if config.monitoring is not None:
+            self._monitoring(name, args, child)
+        # ------------------------------------------------------------ end monitoring
         self.register_outputs({
             "vpc_id": self.network.vpc_id,
             "cluster_name": self.cluster.name,
@@ -285,6 +314,7 @@ class TeamEnvironment(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
         )
         store = self.object_store
+        assert tenancy.team_role_arn is not None  # config requires it on substrate aws
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(
@@ -358,4 +388,41 @@ class TeamEnvironment(pulumi.ComponentResource):
             # The namespace comes from the tenancy component, by name.
             pulumi.ResourceOptions(parent=self, providers=[k8s_provider],
                                    depends_on=[self.tenancy] if self.tenancy else None),
+        )
+
+    # ---------------------------------------------------------------- monitoring (issue #12)
+    def _monitoring(self, name: str, args: TeamEnvironmentArgs,
+                    aws_opts: pulumi.ResourceOptions) -> None:
+        """The cluster's monitoring stack; container logs to an encrypted CloudWatch log
+        group through Fluent Bit's Pod Identity role."""
+        config = args.config
+        settings = config.monitoring
+        assert settings is not None
+        destination = None
+        if settings.log_shipping.enabled:
+            destination = LogShipping(
+                f"{name}-log-shipping",
+                LogShippingArgs(cluster=self._pod_identity_cluster(config),
+                                namespace=settings.namespace_name,
+                                retention_days=settings.log_shipping.retention_days,
+                                tags=config.effective_tags(args.stack)),
+                aws_opts,
+            ).destination
+        self.monitoring = MonitoringStack(
+            f"{name}-monitoring",
+            MonitoringStackArgs(
+                settings=settings,
+                environment=config.name,
+                storage_class=self.block_storage.storage_class_name,
+                kubernetes_version=config.cluster.kubernetes_version,
+                # Cluster-wide, not the team's: everything but the team label.
+                labels={k: v for k, v in
+                        ownership_labels(config.team, config.env.value, args.stack).items()
+                        if k != TEAM_NAMESPACE_LABEL},
+                rule_groups=args.alert_rule_groups,
+                cloudwatch=destination,
+                managed_control_plane=True,
+                depends_on=[self.block_storage],
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
         )

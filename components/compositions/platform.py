@@ -44,11 +44,9 @@ SECRET_PLATFORM_OUTPUTS: Final = frozenset({"kubeconfig"})
 class PlatformEnvironmentArgs:
     """Inputs of a PlatformEnvironment."""
 
-    config: EnvironmentConfig
-    """The validated config of a stack with `mlplat:platform` (config guarantees a
-    metadata database and no tenancy or MLflow)."""
-    stack: str
-    """Pulumi stack name; recorded in the `mlplat-stack` tag."""
+    environment: TeamEnvironmentArgs
+    """The cluster side's inputs; its config is that of a stack with `mlplat:platform`
+    (config guarantees a metadata database and no tenancy or MLflow)."""
 
 
 class PlatformEnvironment(pulumi.ComponentResource):
@@ -62,11 +60,10 @@ class PlatformEnvironment(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformEnvironmentArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
-        config = args.config
+        config = args.environment.config
         assert config.platform is not None and config.metadata_db is not None
-        self.environment = TeamEnvironment(
-            name, TeamEnvironmentArgs(config=config, stack=args.stack),
-            pulumi.ResourceOptions(parent=self))
+        self.environment = TeamEnvironment(name, args.environment,
+                                           pulumi.ResourceOptions(parent=self))
         self.k8s_provider = self.environment.cluster.k8s_provider
         on_cluster = pulumi.ResourceOptions(parent=self, providers=[self.k8s_provider])
         # Tenants add their Job, its service account and fence policies here; the

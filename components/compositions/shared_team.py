@@ -144,6 +144,7 @@ class SharedTeamEnvironment(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self, providers=[self.k8s_provider]))
         store = self.object_store
+        assert config.tenancy.team_role_arn is not None  # config requires it on substrate aws
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(

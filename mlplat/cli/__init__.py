@@ -13,11 +13,13 @@ import click
 
 from mlplat.cli.audit import audit
 from mlplat.cli.cloud_init import cloud_init
+from mlplat.cli.cost import cost
 from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
 from mlplat.cli.templates import templates
 from mlplat.cli.validate import validate
+from mlplat.cli.verify import verify
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
 
@@ -28,8 +30,9 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, validate, cloud_init, docs, templates):
+for _command in (plan, audit, cost, validate, cloud_init, docs, templates):
     cli.add_command(_command)
+cli.add_command(verify)
 
 
 def main(argv: list[str] | None = None) -> None:

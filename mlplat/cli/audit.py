@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.plans import plans_from
 from mlplat.config import ConfigError
 from mlplat.core.files import write_atomically
-
-if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
-    from mlplat.plan.model import Plan
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -47,11 +44,11 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
 
     Exit 0 when clean, 1 on unwaived findings at or above --fail-on, 2 on bad input.
     Nothing is written unless the whole audit ran."""
-    from mlplat.audit.engine import AuditInputError, audit_plans, load_plan_file
+    from mlplat.audit.engine import AuditInputError, audit_plans
     from mlplat.audit.formats import RENDERERS
     from mlplat.audit.waivers import WaiverError, load_waivers
     from mlplat.plan import ProgramError
-    from mlplat.stackfile import STACK_DIR, available_stacks, display_path
+    from mlplat.stackfile import STACK_DIR, display_path
     from policies import ALL_RULES, Severity
 
     if list_rules:
@@ -66,9 +63,7 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         waivers_file = waivers_path or directory / "waivers.yaml"
         waivers = (load_waivers(waivers_file, display_path(waivers_file))
                    if explicit or waivers_file.exists() else [])
-        plans = [load_plan_file(path) for path in plan_files]
-        if stacks or all_stacks or not plan_files:
-            plans += _planned(stacks, all_stacks, directory, available_stacks(directory), jobs)
+        plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
         report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
         text = RENDERERS[fmt](report)
         if output is not None:
@@ -89,13 +84,3 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
     if report.failed:
         raise SystemExit(EXIT_FAILED)
 
-
-def _planned(stacks: tuple[str, ...], all_stacks: bool, directory: Path, known: list[str],
-             jobs: int) -> list[Plan]:
-    """Plans of the named stacks (or all), every stack file validated first, as `mlplat
-    plan` does."""
-    from mlplat.cli.plan import _validated_requests, chosen_stacks
-    from mlplat.plan import default_jobs, plan_requests
-
-    names = chosen_stacks(stacks, all_stacks, directory, known)
-    return plan_requests(_validated_requests(names, directory), jobs=jobs or default_jobs())

@@ -14,6 +14,7 @@ from mlplat.core.files import write_atomically
 
 if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
     from mlplat.plan import PlanRequest
+    from mlplat.plan.model import Plan
 
 STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/)."
 
@@ -34,12 +35,15 @@ STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's sta
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes for several stacks; 0 means one per CPU.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only one summary line per stack.")
+@click.option("--graph", "graph_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the plan's components and their dependencies to this file "
+                   "(.svg, .png, .pdf with Graphviz; .dot without). One stack only.")
 @click.option("--no-cache", is_flag=True,
               help="Plan every stack afresh instead of reusing cached plans of unchanged "
                    "inputs (the fresh plans are cached).")
 def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
          json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool,
-         no_cache: bool) -> None:
+         graph_path: Path | None, no_cache: bool) -> None:
     """Plan STACK offline: every resource `pulumi up` would create, with no credentials.
 
     Several stacks (or --all) are validated first, all of them, every problem in every
@@ -69,6 +73,8 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
         for plan_, target in zip(plans, outputs, strict=True):
             if target is not None:
                 _write_plan(target, plan_.dumps())
+        if graph_path is not None:
+            _draw(plans, graph_path)
     except ConfigError as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
@@ -158,6 +164,20 @@ def _json_targets(names: list[str], json_path: Path | None,
     if json_dir is not None:
         return [json_dir / f"{name}.json" for name in names]
     return [None] * len(names)
+
+
+def _draw(plans: list[Plan], target: Path) -> None:
+    """Draw the one plan to `target`; ConfigError when that cannot be done."""
+    from mlplat.plan.graph import GraphError, render
+
+    if len(plans) != 1:
+        raise ConfigError(f"--graph {target}: draws one stack; {len(plans)} were planned")
+    try:
+        write_atomically(target, render(plans[0], target))
+    except GraphError as error:
+        raise ConfigError(str(error)) from None
+    except OSError as error:
+        raise ConfigError(f"{target}: cannot write: {error.strerror or error}") from None
 
 
 def _make_directory(directory: Path) -> None:

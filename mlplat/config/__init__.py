@@ -14,6 +14,8 @@ one module per layer:
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     mlflow.py       mlplat:mlflow     (MlflowConfig, MlflowPermission)
+    onprem.py       mlplat:substrate, mlplat:onprem (OnpremConfig, Substrate: the on-prem
+                                       cluster, MinIO, CloudNativePG; AWS-only fields refused)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -83,6 +85,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.onprem import OnpremConfig, Substrate
 from mlplat.config.platform import ClusterMode, PlatformConfig, referenced_stack
 from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
@@ -138,6 +141,7 @@ __all__ = [
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "OnpremConfig",
     "PlatformConfig",
     "PodSecurityLevel",
     "PoolPurpose",
@@ -145,6 +149,7 @@ __all__ = [
     "ReclaimPolicy",
     "ServiceAccountConfig",
     "SharedFilesystemConfig",
+    "Substrate",
     "SystemNodeGroupConfig",
     "TaintConfig",
     "TaintEffect",

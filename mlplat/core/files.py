@@ -14,7 +14,7 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: Path, text: str, *, mode: int = 0o666) -> None:
+def write_atomically(path: Path, text: str | bytes, *, mode: int = 0o666) -> None:
     """Write `text` to `path` so that readers see the old file or the whole new one, never
     half of it: a temp file in the same directory, fsync, rename.
 
@@ -26,8 +26,8 @@ def write_atomically(path: Path, text: str, *, mode: int = 0o666) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fchmod(handle.fileno(), mode & ~_umask())
             os.fsync(handle.fileno())

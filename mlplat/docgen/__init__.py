@@ -4,7 +4,8 @@
     python -m mlplat.docgen --check    # or: mlplat docs --check — exit 1 if anything is stale
 
 Generated: docs/configuration.md (config models), the inputs tables of
-cloud-init/README.md (cloud-init input models), the variable table of every Ansible
+cloud-init/README.md (cloud-init input models), the reviewer's IAM policy in
+docs/verify.md (mlplat.verify.coverage), the variable table of every Ansible
 role README (its meta/argument_specs.yml), and the module map of docs/architecture.md
 (module docstrings and role descriptions).
 """
@@ -50,6 +51,10 @@ def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
         GeneratedDoc(cloudinit.README, cloudinit.render_readme),
         GeneratedDoc(modules.ARCHITECTURE, modules.render_architecture),
     ]
+    # docs/verify.md: the reviewer's read-only IAM policy (live-verify branch).
+    from mlplat.verify import docs as verify_docs
+
+    docs.append(GeneratedDoc(verify_docs.RUNBOOK, verify_docs.render_runbook))
     for role_dir in roles.role_dirs(roles_dir or roles.ROLES_DIR):
         docs.append(GeneratedDoc(role_dir / "README.md",
                                  functools.partial(roles.render_readme, role_dir)))

@@ -15,6 +15,7 @@ from mlplat.config import (
     SUPPORTED_KUBERNETES_VERSIONS,
     EnvironmentConfig,
 )
+from mlplat.config.org import OrgGuardrails
 from mlplat.core.paths import DOCS_DIR
 from mlplat.docgen.fields import default_cell
 from mlplat.docgen.markdown import table
@@ -73,13 +74,17 @@ def _nested_model_args(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[BaseModel]]]
-          ) -> list[list[str]]:
+def _rows(model: type[BaseModel], prefix: str, sections: list[tuple[str, type[BaseModel]]],
+          *, stack_file: bool = True) -> list[list[str]]:
+    """One row per field. Top-level keys of a stack file are namespaced (`mlplat:team`);
+    those of another file (org.yaml) are not."""
     rows = []
     for name, field in model.model_fields.items():
         key = field.alias or name
         if prefix:
             path = f"{prefix}.{key}"
+        elif not stack_file:
+            path = key
         elif name == "region":
             path = "aws:region"
         else:
@@ -163,4 +168,20 @@ def render() -> str:
         lines += [doc, "", *table(["key", "type", "default", "description"],
                                   _rows(model, prefix, sections))]
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _org_sections())
+
+
+def _org_sections() -> list[str]:
+    """stacks/org.yaml: the organisation's guardrails (mlplat.config.org)."""
+    lines = ["## Organisation guardrails (`stacks/org.yaml`)", "",
+             (OrgGuardrails.__doc__ or "").strip().splitlines()[0] + " Absent file: no "
+             "guardrails. `mlplat cost` compares each stack's full-scale estimate with its "
+             "tier's `monthlyBudgetUsd` (docs/cost.md).", ""]
+    sections: list[tuple[str, type[BaseModel]]] = []
+    lines += [*table(["key", "type", "default", "description"],
+                     _rows(OrgGuardrails, "", sections, stack_file=False)), ""]
+    for title, model in sections:
+        lines += [f"### `{title}`", "", (model.__doc__ or "").strip().splitlines()[0], "",
+                  *table(["key", "type", "default", "description"],
+                         _rows(model, title, [], stack_file=False)), ""]
+    return lines

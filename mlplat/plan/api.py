@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
+from mlplat.config.org import check_guardrails
 from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program, warm_up
 from mlplat.plan.model import Plan
 from mlplat.stackfile import (
@@ -82,6 +83,8 @@ def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...],
     config, secrets = read_stack(path, namespaces)
     # Validate first: errors name the file and field, not a line of the program.
     environment = environment_from_stack_config(config, shown)
+    # The organisation's guardrails hold for hand-written stack files too (stacks/org.yaml).
+    check_guardrails(environment, shown, stack_dir)
     request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown,
                           stack_dir=stack_dir,
                           upstream=_upstream(environment, shown, stack_dir, namespaces,
@@ -249,5 +252,6 @@ def plan_environment(config: EnvironmentConfig, stack: str = "test",
 def stack_config_of(config: EnvironmentConfig) -> dict[str, Any]:
     """The namespaced stack config that parses back into `config`."""
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
-    region = data.pop("region")
-    return {"aws:region": region, **{f"mlplat:{key}": value for key, value in data.items()}}
+    region = data.pop("region", None)  # absent on substrate onprem
+    namespaced = {f"mlplat:{key}": value for key, value in data.items()}
+    return namespaced if region is None else {"aws:region": region, **namespaced}

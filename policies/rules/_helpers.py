@@ -190,3 +190,15 @@ def containers(record: ResourceRecord) -> Iterator[dict[str, Any]]:
 
 def container_name(container: dict[str, Any]) -> str:
     return str(container.get("name", "?"))
+
+
+def walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (path, value) of nested dicts and lists, the root first; list items are
+    named by their index."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, (*path, str(index)))
