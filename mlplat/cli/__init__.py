@@ -17,6 +17,7 @@ from mlplat.cli.cost import cost
 from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
+from mlplat.cli.templates import templates
 from mlplat.cli.validate import validate
 from mlplat.cli.verify import verify
 
@@ -29,7 +30,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, cost, validate, cloud_init, docs):
+for _command in (plan, audit, cost, validate, cloud_init, docs, templates):
     cli.add_command(_command)
 cli.add_command(verify)
 
