@@ -1,44 +1,86 @@
-"""mlplat Pulumi program: one team environment per stack.
+"""mlplat Pulumi program: one environment per stack, of one of three kinds.
 
 Thin on purpose: parse the typed config of the selected stack
-(`stacks/Pulumi.<stack>.yaml`), build the environment, export what other stacks and
-people need. All logic lives in `components/`.
+(`stacks/Pulumi.<stack>.yaml`), build the environment its kind calls for, export what
+other stacks and people need. All logic lives in `components/`.
+
+* a dedicated team environment (default): its own network, cluster and data stores;
+* a platform (`mlplat:platform`): a shared cluster and RDS instance, exporting what its
+  tenants read;
+* a shared-mode team (`cluster.mode: shared`): the team's own resources on a platform,
+  read through a StackReference (ADR 0008).
 """
 
 import pulumi
 
+from components.aws.object_store import ObjectStore
+from components.aws.team_access import TeamAccess
 from components.compositions.aws import TeamEnvironment, TeamEnvironmentArgs
-from mlplat.config import environment_from_pulumi
+from components.compositions.platform import PlatformEnvironment, PlatformEnvironmentArgs
+from components.compositions.shared_team import SharedTeamEnvironment, SharedTeamEnvironmentArgs
+from components.k8s.tenancy import TeamTenancy
+from mlplat.config import ConfigError, environment_from_pulumi
+from mlplat.stackrefs import load_platform
 
 config = environment_from_pulumi()
-environment = TeamEnvironment(
-    config.name, TeamEnvironmentArgs(config=config, stack=pulumi.get_stack())
-)
+stack = pulumi.get_stack()
 
 pulumi.export("team", config.team)
 pulumi.export("env", config.env.value)
 pulumi.export("region", config.region)
-pulumi.export("vpc_id", environment.network.vpc_id)
-pulumi.export("private_subnet_ids", environment.network.private_subnet_ids)
-pulumi.export("cluster_name", environment.cluster.name)
-pulumi.export("cluster_endpoint", environment.cluster.endpoint)
-pulumi.export("kubeconfig", environment.cluster.kubeconfig)
-pulumi.export("gpu_node_pools", environment.gpu_node_pools.node_pool_names)
-if environment.cpu_node_pools is not None:
-    pulumi.export("cpu_node_pools", environment.cpu_node_pools.node_pool_names)
-pulumi.export("default_storage_class", environment.block_storage.storage_class_name)
-if environment.shared_filesystem is not None:
-    pulumi.export("shared_filesystem_id", environment.shared_filesystem.file_system_id)
-    pulumi.export("shared_storage_class", environment.shared_filesystem.storage_class_name)
-if environment.object_store is not None:
-    pulumi.export("buckets", environment.object_store.bucket_names)
-    pulumi.export("object_store_kms_key_arn", environment.object_store.kms_key_arn)
-if environment.metadata_db is not None:
-    pulumi.export("metadata_db_address", environment.metadata_db.address)
-    pulumi.export("metadata_db_port", environment.metadata_db.port)
-    pulumi.export("metadata_db_name", environment.metadata_db.database_name)
-    # Where the master password lives (Secrets Manager), never the password itself.
-    pulumi.export("metadata_db_secret_arn", environment.metadata_db.master_user_secret_arn)
-if environment.tenancy is not None and environment.team_access is not None:
-    pulumi.export("team_namespaces", environment.tenancy.namespaces)
-    pulumi.export("service_account_role_arns", environment.team_access.service_account_role_arns)
+
+
+def export_tenancy(tenancy: TeamTenancy | None, team_access: TeamAccess | None) -> None:
+    if tenancy is not None and team_access is not None:
+        pulumi.export("team_namespaces", tenancy.namespaces)
+        pulumi.export("service_account_role_arns", team_access.service_account_role_arns)
+
+
+def export_object_store(store: ObjectStore | None) -> None:
+    if store is not None:
+        pulumi.export("buckets", store.bucket_names)
+        pulumi.export("object_store_kms_key_arn", store.kms_key_arn)
+
+
+def export_environment(environment: TeamEnvironment) -> None:
+    pulumi.export("vpc_id", environment.network.vpc_id)
+    pulumi.export("private_subnet_ids", environment.network.private_subnet_ids)
+    pulumi.export("cluster_name", environment.cluster.name)
+    pulumi.export("cluster_endpoint", environment.cluster.endpoint)
+    pulumi.export("kubeconfig", environment.cluster.kubeconfig)
+    pulumi.export("gpu_node_pools", environment.gpu_node_pools.node_pool_names)
+    if environment.cpu_node_pools is not None:
+        pulumi.export("cpu_node_pools", environment.cpu_node_pools.node_pool_names)
+    pulumi.export("default_storage_class", environment.block_storage.storage_class_name)
+    if environment.shared_filesystem is not None:
+        pulumi.export("shared_filesystem_id", environment.shared_filesystem.file_system_id)
+        pulumi.export("shared_storage_class", environment.shared_filesystem.storage_class_name)
+    export_object_store(environment.object_store)
+    if environment.metadata_db is not None:
+        pulumi.export("metadata_db_address", environment.metadata_db.address)
+        pulumi.export("metadata_db_port", environment.metadata_db.port)
+        pulumi.export("metadata_db_name", environment.metadata_db.database_name)
+        # Where the master password lives (Secrets Manager), never the password itself.
+        pulumi.export("metadata_db_secret_arn", environment.metadata_db.master_user_secret_arn)
+    export_tenancy(environment.tenancy, environment.team_access)
+
+
+if config.shared:
+    try:
+        platform_config = load_platform(config, f"stacks/Pulumi.{stack}.yaml")
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+    team = SharedTeamEnvironment(config.name, SharedTeamEnvironmentArgs(
+        config=config, stack=stack, platform=platform_config))
+    pulumi.export("platform_stack", config.cluster.platform_stack)
+    pulumi.export("cluster_name", team.platform.cluster_name)
+    export_object_store(team.object_store)
+    export_tenancy(team.tenancy, team.team_access)
+elif config.platform is not None:
+    platform = PlatformEnvironment(config.name, PlatformEnvironmentArgs(config=config, stack=stack))
+    export_environment(platform.environment)
+    for key, value in platform.outputs(config).items():  # what tenants read
+        pulumi.export(key, value)
+else:
+    environment = TeamEnvironment(config.name, TeamEnvironmentArgs(config=config, stack=stack))
+    export_environment(environment)

@@ -19,6 +19,8 @@ one module per layer:
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
     environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
                     stack file or the running Pulumi program
+    platform.py     mlplat:platform and cluster.mode/platformStack (PlatformConfig,
+                    ClusterMode): shared or dedicated
     cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
 
 Catalogs the rules check against (regions, instance types) are data files in mlplat/data/,
@@ -81,6 +83,7 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.platform import ClusterMode, PlatformConfig, referenced_stack
 from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
     BucketAccessLevel,
@@ -116,6 +119,7 @@ __all__ = [
     "BucketGrantConfig",
     "CapacityType",
     "ClusterConfig",
+    "ClusterMode",
     "ConfigError",
     "ConsolidationPolicy",
     "ContainerDefaultsConfig",
@@ -134,6 +138,7 @@ __all__ = [
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "PlatformConfig",
     "PodSecurityLevel",
     "PoolPurpose",
     "QuotaConfig",
@@ -149,4 +154,5 @@ __all__ = [
     "environment_from_stack_config",
     "load_stack_file",
     "parse_environment",
+    "referenced_stack",
 ]

@@ -141,10 +141,11 @@ def _rule_token(cls: type) -> str:
     return f"mlplat:{module}:{cls.__name__}"
 
 
-def test_component_type_tokens_follow_the_documented_rule(demo_plan):
+def test_component_type_tokens_follow_the_documented_rule(demo_plan, shared_mode_plans):
     classes = _component_classes()
-    planned = [r for r in demo_plan if r.is_component and r.type.startswith("mlplat:")]
-    # Every component class is exercised by the demo plan, so none escapes the check.
+    planned = [r for plan in (demo_plan, *shared_mode_plans.values()) for r in plan
+               if r.is_component and r.type.startswith("mlplat:")]
+    # Every component class is exercised by the shipped plans, so none escapes the check.
     assert {r.type.rsplit(":", 1)[-1] for r in planned} == set(classes)
     for record in planned:
         cls = classes[record.type.rsplit(":", 1)[-1]]
