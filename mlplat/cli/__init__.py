@@ -15,6 +15,7 @@ from mlplat.cli.audit import audit
 from mlplat.cli.cloud_init import cloud_init
 from mlplat.cli.cost import cost
 from mlplat.cli.docs import docs
+from mlplat.cli.new import new, templates
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
 from mlplat.cli.validate import validate
@@ -28,7 +29,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, cost, validate, cloud_init, docs):
+for _command in (plan, audit, cost, new, templates, validate, cloud_init, docs):
     cli.add_command(_command)
 
 
