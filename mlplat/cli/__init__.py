@@ -32,6 +32,11 @@ def cli() -> None:
 for _command in (plan, audit, cost, new, templates, validate, cloud_init, docs):
     cli.add_command(_command)
 
+# -- mlplat diff (mlplat.cli.diff): plan diff between git revisions
+from mlplat.cli.diff import diff  # noqa: E402
+
+cli.add_command(diff)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; a usage mistake is one line and exit 2, like any bad input."""

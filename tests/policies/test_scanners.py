@@ -321,7 +321,7 @@ def test_the_linters_catch_what_they_are_trusted_for() -> None:
 # ------------------------------------------------------------------ secrets
 
 SECRETS_BASELINE = Path(__file__).with_name("secrets_baseline.yaml")
-GOLDEN_PLANS = REPO_ROOT / "tests" / "golden" / "plans"
+GOLDEN_PLANS = REPO_ROOT / "plans"
 
 
 def detect_secrets(*paths: str, cwd: Path = REPO_ROOT) -> set[tuple[str, str, str]]:
