@@ -18,6 +18,7 @@ from mlplat.cli.docs import docs
 from mlplat.cli.new import new, templates
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
+from mlplat.cli.review import review
 from mlplat.cli.validate import validate
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
@@ -29,7 +30,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, cost, new, templates, validate, cloud_init, docs):
+for _command in (plan, audit, cost, new, templates, review, validate, cloud_init, docs):
     cli.add_command(_command)
 
 # -- mlplat diff (mlplat.cli.diff): plan diff between git revisions
