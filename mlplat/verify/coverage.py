@@ -62,6 +62,8 @@ _UNREAD_AREAS: dict[str, str] = {
     "MLP-EC2": "launch templates are not read live",
     "MLP-K8S": "Kubernetes objects are not read live (no cluster API access)",
     "MLP-HELM": "Helm releases are not read live (no cluster API access)",
+    "MLP-SRV": "Kubernetes objects are not read live (no cluster API access)",
+    "MLP-TRN": "Kubernetes objects are not read live (no cluster API access)",
     "MLP-NET": "security groups are not read live",
     "MLP-LOG": "log groups are not read live",
     "MLP-SQS": "queues are not read live",

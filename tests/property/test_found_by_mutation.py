@@ -92,7 +92,7 @@ def test_the_public_endpoint_switch_is_true_or_false_nothing_else(tmp_path: Path
 ])
 def test_a_boolean_is_not_a_count(tmp_path: Path, old: str, new: str, path: str) -> None:
     # YAML reads `yes`/`on` as true and pydantic read true as 1: `gpuLimit: yes` was 1.
-    line = refused(tmp_path, DEMO.replace(old, new))
+    line = refused(tmp_path, DEMO.replace(old, new, 1))
     assert f"{path}: must be a whole number (got true)" in line
 
 
