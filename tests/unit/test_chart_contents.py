@@ -53,10 +53,12 @@ def test_every_release_of_every_shipped_stack_is_recorded_at_its_pinned_version(
     documented = _documented(repo_root)
     assert {"demo", "onprem-demo"} <= set(shipped_plans)
     for stack, plan in shipped_plans.items():
+        # A stack may install no chart itself (a team stack on a shared cluster).
         releases = {_chart_name(r.inputs["chart"]): r.inputs["version"]
                     for r in plan.of_type(RELEASE)}
+        assert releases or stack not in ("demo", "onprem-demo"), f"{stack} installs no chart"
         missing = sorted(set(releases) - set(documented))
-        assert releases and not missing, f"{stack}: charts not in docs/security.md: {missing}"
+        assert not missing, f"{stack}: charts not in docs/security.md: {missing}"
         recorded = {chart: documented[chart][0] for chart in releases}
         assert recorded == releases, f"{stack}: documented versions differ from the plan's"
 
