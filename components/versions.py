@@ -62,7 +62,13 @@ NVIDIA_DEVICE_PLUGIN_IMAGE_TAG: Final = f"v{NVIDIA_DEVICE_PLUGIN_VERSION}"
 # docs/security.md, "What Helm releases deploy"). The table in docs/security.md is checked
 # against it by tests/unit/test_chart_contents.py; re-read the templates when a pin moves.
 
-#: Chart -> (kind, count) of the objects it renders with mlplat's values.
+#: Chart -> (kind, count) of the objects it renders with mlplat's values. Keys are chart
+#: names (the last path segment of an OCI chart reference). Sources, read at the release tag
+#: unless said otherwise; no helm binary was available, so the counts come from reading the
+#: templates (conditions resolved against the chart defaults and the values the components
+#: pass in the shipped stacks, demo and onprem-demo), not from `helm template`. Helm hooks
+#: (Jobs and their RBAC that Helm creates around an install) are counted; helm-test Pods
+#: (created only by `helm test`) are not.
 CHART_OBJECT_KINDS: Mapping[str, tuple[tuple[str, int], ...]] = MappingProxyType({
     "karpenter-crd": (("CustomResourceDefinition", 4),),
     "karpenter": (
@@ -70,6 +76,110 @@ CHART_OBJECT_KINDS: Mapping[str, tuple[tuple[str, int], ...]] = MappingProxyType
         ("RoleBinding", 2), ("Service", 1), ("Deployment", 1), ("PodDisruptionBudget", 1),
     ),
     NVIDIA_DEVICE_PLUGIN_CHART: (("DaemonSet", 2),),
+    # ESTIMATE (read with a script that resolves the templates' if-conditions against
+    # values.yaml plus mlplat's values; not rendered, could be off by a few objects).
+    # prometheus-community/helm-charts tags kube-prometheus-stack-88.5.3,
+    # kube-state-metrics-8.4.0, prometheus-node-exporter-4.56.1 and
+    # grafana-community/helm-charts grafana-12.11.1, subcharts included: CRDs from the crds
+    # subchart (its upgrade Job is off by default); 30 default rule groups (etcd, scheduler,
+    # controller-manager, kube-proxy, Windows and the four nil-valued container limit/request
+    # groups off); 25 default dashboards + 1 datasource ConfigMap + 2 Grafana ConfigMaps; the
+    # admission webhook's certificate Jobs (2, hooks) with their SA and RBAC; Grafana on a
+    # PVC-backed Deployment; no Alertmanager config Secret (mlplat's existing Secret is used).
+    "kube-prometheus-stack": (
+        ("CustomResourceDefinition", 10), ("ServiceAccount", 7), ("ClusterRole", 5),
+        ("ClusterRoleBinding", 5), ("Role", 1), ("RoleBinding", 1), ("ConfigMap", 28),
+        ("Service", 7), ("Deployment", 3), ("DaemonSet", 1), ("PersistentVolumeClaim", 1),
+        ("Job", 2), ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 1),
+        ("Prometheus", 1), ("Alertmanager", 1), ("ServiceMonitor", 9), ("PrometheusRule", 30),
+    ),
+    # Exact. NVIDIA/dcgm-exporter tag 4.5.3-4.8.2, deployment/: Role and RoleBinding are
+    # unconditional; the ClusterRole pair only with pod labels/UIDs (off in mlplat's values).
+    "dcgm-exporter": (
+        ("ServiceAccount", 1), ("Role", 1), ("RoleBinding", 1), ("ConfigMap", 1),
+        ("Service", 1), ("DaemonSet", 1),
+    ),
+    # Exact. kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1 (TLS type
+    # "metrics-server": no Secret, no cert-manager objects; no addon-resizer).
+    "metrics-server": (
+        ("ServiceAccount", 1), ("ClusterRole", 2), ("ClusterRoleBinding", 2),
+        ("RoleBinding", 1), ("Service", 1), ("Deployment", 1), ("APIService", 1),
+        ("PodDisruptionBudget", 1),
+    ),
+    # Exact. fluent/helm-charts tag fluent-bit-0.58.1 (kind DaemonSet; its helm-test Pod is
+    # not counted).
+    "fluent-bit": (
+        ("ServiceAccount", 1), ("ClusterRole", 1), ("ClusterRoleBinding", 1),
+        ("ConfigMap", 1), ("Service", 1), ("DaemonSet", 1),
+    ),
+    # Exact. kubernetes-sigs/kueue tag v0.19.2, charts/kueue: 11 CRDs in templates/crd, 47
+    # ClusterRoles (the controller's plus editor/viewer roles per integration), the internal
+    # webhook certificate Secret (cert-manager off), the visibility APIServices (v1beta1,
+    # v1beta2) and their kube-system auth-reader RoleBinding; no KueueViz, no Prometheus.
+    "kueue": (
+        ("CustomResourceDefinition", 11), ("ServiceAccount", 1), ("ClusterRole", 47),
+        ("ClusterRoleBinding", 2), ("Role", 3), ("RoleBinding", 4), ("ConfigMap", 1),
+        ("Secret", 1), ("Service", 3), ("Deployment", 1), ("PodDisruptionBudget", 1),
+        ("APIService", 2), ("MutatingWebhookConfiguration", 1),
+        ("ValidatingWebhookConfiguration", 1),
+    ),
+    # Exact. kubernetes-sigs/jobset tag v0.12.0, charts/jobset (CRD from its crds/ directory;
+    # internal certificate Secret, cert-manager and Prometheus off).
+    "jobset": (
+        ("CustomResourceDefinition", 1), ("ServiceAccount", 1), ("ClusterRole", 5),
+        ("ClusterRoleBinding", 3), ("Role", 2), ("RoleBinding", 2), ("ConfigMap", 1),
+        ("Secret", 1), ("Service", 2), ("Deployment", 1), ("PodDisruptionBudget", 1),
+        ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 1),
+    ),
+    # Exact. cert-manager/cert-manager tag v1.21.1, deploy/charts/cert-manager: controller,
+    # webhook and cainjector; the startupapicheck Job (post-install hook) with its SA, Role
+    # and RoleBinding; metrics Services (prometheus.enabled defaults to true).
+    "cert-manager": (
+        ("CustomResourceDefinition", 6), ("ServiceAccount", 4), ("ClusterRole", 13),
+        ("ClusterRoleBinding", 10), ("Role", 4), ("RoleBinding", 4), ("Service", 3),
+        ("Deployment", 3), ("PodDisruptionBudget", 3), ("Job", 1),
+        ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 1),
+    ),
+    # Exact. kserve/kserve tag v0.20.0, charts/kserve-crd (the ClusterStorageContainer CRD
+    # renders unless another release owns it).
+    "kserve-crd": (("CustomResourceDefinition", 6),),
+    # Exact. kserve/kserve tag v0.20.0, charts/kserve-resources: the kustomize base in
+    # files/kserve/resources.yaml (patches only change existing objects with mlplat's
+    # values) plus the shared resources (createSharedResources: the cert-manager Issuer,
+    # the inferenceservice-config ConfigMap, the default ClusterStorageContainer).
+    "kserve-resources": (
+        ("ServiceAccount", 1), ("ClusterRole", 2), ("ClusterRoleBinding", 2), ("Role", 1),
+        ("RoleBinding", 1), ("ConfigMap", 1), ("Secret", 1), ("Service", 3),
+        ("Deployment", 1), ("Issuer", 1), ("Certificate", 1), ("ClusterStorageContainer", 1),
+        ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 5),
+    ),
+    # Exact. aws/eks-charts has no tag for this chart: commit 5239609 "aws-load-balancer-
+    # controller: v3.5.0" (#1354), stable/aws-load-balancer-controller. 7 CRDs from crds/
+    # (4 elbv2/aga, 3 gateway.k8s.aws); webhook certificate as a Secret (cert-manager off);
+    # no IngressClass (mlplat creates its own); PDB because replicaCount 2.
+    "aws-load-balancer-controller": (
+        ("CustomResourceDefinition", 7), ("ServiceAccount", 1), ("ClusterRole", 1),
+        ("ClusterRoleBinding", 1), ("Role", 1), ("RoleBinding", 1), ("Secret", 1),
+        ("Service", 1), ("Deployment", 1), ("PodDisruptionBudget", 1),
+        ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 1),
+    ),
+    # Exact for onprem-demo's values (distributed mode, existing root Secret, buckets, users
+    # and policies). minio/minio has no chart tag: commit 43a7402 "update helm release
+    # v5.4.0", helm/minio. The post-install Job (hook, deleted on success) makes buckets,
+    # policies and users. Standalone mode would render a Deployment and a PVC instead of
+    # the StatefulSet, its headless Service and the PDB.
+    "minio": (
+        ("ServiceAccount", 1), ("ConfigMap", 1), ("Service", 3), ("StatefulSet", 1),
+        ("PodDisruptionBudget", 1), ("Job", 1),
+    ),
+    # Exact. cloudnative-pg/charts tag cloudnative-pg-v0.29.0 with the chart defaults
+    # (mlplat passes no values): cluster-wide, so no Role/RoleBinding; config and
+    # monitoring-queries ConfigMaps; no PodMonitor, no Grafana dashboard subchart.
+    "cloudnative-pg": (
+        ("CustomResourceDefinition", 11), ("ServiceAccount", 1), ("ClusterRole", 3),
+        ("ClusterRoleBinding", 1), ("ConfigMap", 2), ("Service", 1), ("Deployment", 1),
+        ("MutatingWebhookConfiguration", 1), ("ValidatingWebhookConfiguration", 1),
+    ),
 })
 
 # --------------------------------------------------------------------------- EKS add-ons

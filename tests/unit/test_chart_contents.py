@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from components import versions
-from mlplat.plan import Plan
+from mlplat.plan import Plan, plan_stack
+from mlplat.stackfile import available_stacks
 
 pytestmark = pytest.mark.unit
 
@@ -39,13 +40,36 @@ def test_the_doc_table_and_the_data_agree(repo_root: Path) -> None:
         versions.CHART_OBJECT_KINDS)
 
 
-def test_every_release_of_the_demo_is_recorded_at_its_pinned_version(
-    repo_root: Path, demo_plan: Plan
+@pytest.fixture(scope="module")
+def shipped_plans(demo_plan: Plan) -> dict[str, Plan]:
+    """The plan of every shipped stack (stacks/Pulumi.*.yaml); the demo's is the cached one."""
+    return {stack: demo_plan if stack == "demo" else plan_stack(stack)
+            for stack in available_stacks()}
+
+
+def test_every_release_of_every_shipped_stack_is_recorded_at_its_pinned_version(
+    repo_root: Path, shipped_plans: dict[str, Plan]
 ) -> None:
     documented = _documented(repo_root)
-    releases = {_chart_name(r.inputs["chart"]): r.inputs["version"]
-                for r in demo_plan.of_type(RELEASE)}
-    assert releases and {chart: documented[chart][0] for chart in releases} == releases
+    assert {"demo", "onprem-demo"} <= set(shipped_plans)
+    for stack, plan in shipped_plans.items():
+        # A stack may install no chart itself (a team stack on a shared cluster).
+        releases = {_chart_name(r.inputs["chart"]): r.inputs["version"]
+                    for r in plan.of_type(RELEASE)}
+        assert releases or stack not in ("demo", "onprem-demo"), f"{stack} installs no chart"
+        missing = sorted(set(releases) - set(documented))
+        assert not missing, f"{stack}: charts not in docs/security.md: {missing}"
+        recorded = {chart: documented[chart][0] for chart in releases}
+        assert recorded == releases, f"{stack}: documented versions differ from the plan's"
+
+
+def test_every_recorded_chart_is_installed_by_a_shipped_stack(
+    shipped_plans: dict[str, Plan]
+) -> None:
+    """A row for a chart nothing installs any more would describe software that is gone."""
+    installed = {_chart_name(r.inputs["chart"])
+                 for plan in shipped_plans.values() for r in plan.of_type(RELEASE)}
+    assert set(versions.CHART_OBJECT_KINDS) == installed
 
 
 def _values(plan: Plan, chart: str) -> dict[str, object]:
