@@ -60,10 +60,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check mlplat components stacks tests bench policies
 	$(BIN)/mypy
 
-# Refresh committed golden files (plan snapshot, rendered cloud-init) and every generated
-# document (mlplat docs) after an intended change.
+# Refresh committed golden files (plan snapshots plans/<stack>.json of every stack file,
+# rendered cloud-init) and every generated document (mlplat docs) after an intended change.
+# CI checks the plan snapshots with tests/unit/test_plan_snapshot.py (`mlplat plan --check`).
 snapshots: $(TEST_STAMP)
-	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/test_plan_snapshot.py tests/cloudinit -m "not hosts"
+	$(BIN)/mlplat plan --write-snapshots
+	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/cloudinit -m "not hosts"
 	$(BIN)/mlplat docs
 
 bench: $(TEST_STAMP)

@@ -7,11 +7,13 @@
                          the encrypted log group helper, ComponentError
       aws/               AWS components (network, cluster, gpu_pools, cpu_pools,
                          block_storage, shared_filesystem, object_store,
-                         metadata_db, team_access, mlflow_db) and the modules that
-                         build their children (addons, security_groups, system_nodes,
-                         karpenter, cluster_iam, kubeconfig)
+                         metadata_db, team_access, mlflow_db,
+                         load_balancer_controller) and the modules that build their
+                         children (addons, security_groups, system_nodes, karpenter,
+                         cluster_iam, kubeconfig)
       k8s/               provider-neutral in-cluster pieces (service functions, team tenancy,
-                         the MLflow server)
+                         the MLflow server, Kueue and JobSet, cert-manager and KServe,
+                         the team's queues and serving namespaces)
       compositions/      one module per substrate wiring a whole team environment
 
 Type token rule. A ComponentResource's type token is

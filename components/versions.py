@@ -24,6 +24,16 @@ KARPENTER_OCI_REPOSITORY: Final = "oci://public.ecr.aws/karpenter"
 KARPENTER_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter"
 KARPENTER_CRD_CHART: Final = f"{KARPENTER_OCI_REPOSITORY}/karpenter-crd"
 
+#: The controller image the 1.12.1 chart deploys, set explicitly in the release values so the
+#: plan shows it. The digest is the chart's own `controller.image.digest` from the release
+#: commit "Stable Release updates Release v1.12.1" (aws/karpenter-provider-aws bd781d4).
+#: Beware: main's values.yaml later carried `tag: 1.12.1` with the 1.12.0 digest (8128bc8c…)
+#: after a docs-only bump; the release commit is the authoritative source.
+KARPENTER_CONTROLLER_IMAGE_REPOSITORY: Final = "public.ecr.aws/karpenter/controller"
+KARPENTER_CONTROLLER_IMAGE_DIGEST: Final = (
+    "sha256:61c1872a00f6eb4ba89d830d359d4c61757d0239a89ecfb748d609a9a81ea1f2"
+)
+
 #: EKS-optimised Amazon Linux 2023 release (awslabs/amazon-eks-ami tag). Karpenter's `al2023`
 #: alias resolves this release's standard, nvidia and neuron variants for the cluster's
 #: Kubernetes version through public SSM parameters and picks the nvidia variant for
@@ -37,6 +47,30 @@ AMI_ALIAS: Final = f"al2023@{AL2023_AMI_RELEASE}"
 NVIDIA_DEVICE_PLUGIN_VERSION: Final = "0.19.0"
 NVIDIA_DEVICE_PLUGIN_REPOSITORY: Final = "https://nvidia.github.io/k8s-device-plugin"
 NVIDIA_DEVICE_PLUGIN_CHART: Final = "nvidia-device-plugin"
+#: The image the chart deploys (its default: the repository below, tag `v<appVersion>`), set
+#: explicitly in the values. Digest NOT pinned: NVIDIA's chart and repository publish no
+#: digest and no registry is reachable from this build environment; resolve it before a
+#: first deploy (`crane digest nvcr.io/nvidia/k8s-device-plugin:v0.19.0`) and append it.
+NVIDIA_DEVICE_PLUGIN_IMAGE_REPOSITORY: Final = "nvcr.io/nvidia/k8s-device-plugin"
+NVIDIA_DEVICE_PLUGIN_IMAGE_TAG: Final = f"v{NVIDIA_DEVICE_PLUGIN_VERSION}"
+
+# --------------------------------------------------------------------------- Helm chart contents
+#
+# A Helm release is one opaque resource in the offline plan: the objects its chart renders are
+# not. This table records, for each chart at its pinned version and with the values mlplat
+# sets, the object kinds it renders (read from the chart templates at the release tag; how:
+# docs/security.md, "What Helm releases deploy"). The table in docs/security.md is checked
+# against it by tests/unit/test_chart_contents.py; re-read the templates when a pin moves.
+
+#: Chart -> (kind, count) of the objects it renders with mlplat's values.
+CHART_OBJECT_KINDS: Mapping[str, tuple[tuple[str, int], ...]] = MappingProxyType({
+    "karpenter-crd": (("CustomResourceDefinition", 4),),
+    "karpenter": (
+        ("ServiceAccount", 1), ("ClusterRole", 3), ("ClusterRoleBinding", 2), ("Role", 2),
+        ("RoleBinding", 2), ("Service", 1), ("Deployment", 1), ("PodDisruptionBudget", 1),
+    ),
+    NVIDIA_DEVICE_PLUGIN_CHART: (("DaemonSet", 2),),
+})
 
 # --------------------------------------------------------------------------- EKS add-ons
 #
@@ -140,3 +174,118 @@ MLFLOW_IMAGE: Final = "ghcr.io/mlflow/mlflow:v3.5.0-full"
 POSTGRES_CLIENT_IMAGE: Final = "docker.io/library/postgres:17.6-alpine"
 #: AWS CLI v2, reads the database master secret in the setup Job (Pod Identity credentials).
 AWS_CLI_IMAGE: Final = "public.ecr.aws/aws-cli/aws-cli:2.31.5"
+
+# --------------------------------------------------------------------------- On-prem substrate
+#
+# What components/onprem/ installs (issue #10). Looked up in the charts' own repositories:
+# the MinIO chart in github.com/minio/minio (helm/minio/Chart.yaml and values.yaml at commit
+# 7aac2a2c, 2026-02-12; the repository is the community edition, whose chart is served from
+# charts.min.io), the CloudNativePG chart in github.com/cloudnative-pg/charts
+# (charts/cloudnative-pg/Chart.yaml at commit b21ad2da, 2026-07-20). Image digests could
+# not be read (no registry is reachable here) and are not pinned; see docs/components/onprem.md.
+
+#: MinIO community chart (helm/minio). Its default image is the server release below.
+MINIO_CHART_VERSION: Final = "5.4.0"
+MINIO_CHART_REPOSITORY: Final = "https://charts.min.io/"
+MINIO_CHART: Final = "minio"
+#: The chart's own default server and client (`mc`) images at 5.4.0, stated explicitly so an
+#: upgrade of the chart cannot move them unseen.
+MINIO_IMAGE_REPOSITORY: Final = "quay.io/minio/minio"
+MINIO_IMAGE_TAG: Final = "RELEASE.2024-12-18T13-15-44Z"
+MINIO_MC_IMAGE_REPOSITORY: Final = "quay.io/minio/mc"
+MINIO_MC_IMAGE_TAG: Final = "RELEASE.2024-11-21T17-21-54Z"
+
+#: CloudNativePG operator chart 0.29.0 = operator 1.30.0 (Chart.yaml appVersion). The CRD
+#: field paths mlplat writes are listed, with this source, in
+#: components/onprem/cloudnativepg.py (CLUSTER_CRD_FIELDS) and checked by a test.
+CLOUDNATIVEPG_CHART_VERSION: Final = "0.29.0"
+CLOUDNATIVEPG_OPERATOR_VERSION: Final = "1.30.0"
+CLOUDNATIVEPG_CHART_REPOSITORY: Final = "https://cloudnative-pg.github.io/charts"
+CLOUDNATIVEPG_CHART: Final = "cloudnative-pg"
+#: PostgreSQL image the Cluster runs (CloudNativePG's own operand images), major version
+#: matching POSTGRES_DEFAULT_MAJOR.
+CLOUDNATIVEPG_POSTGRES_IMAGE: Final = "ghcr.io/cloudnative-pg/postgresql:17.6"
+# --------------------------------------------------------------------------- Monitoring (issue #12)
+#
+# Charts of components/k8s/monitoring.py, exact versions read from each chart's Chart.yaml in
+# its upstream repository (fetched 2026). The images are the charts' own defaults for those
+# versions (tags below, for review); no registry is reachable from this workplace, so their
+# digests could not be read and are not pinned: resolve them before a first deploy
+# (`crane digest quay.io/prometheus/prometheus:v3.14.0-distroless`) and set them through the
+# charts' `image.sha` / `image.digest` values.
+
+#: kube-prometheus-stack (prometheus-community/helm-charts): Prometheus Operator v0.93.1,
+#: Prometheus v3.14.0, Alertmanager v0.34.0, Grafana chart 12.11.1, kube-state-metrics
+#: v2.20.0 (chart 8.4.0), node exporter v1.12.1 (chart 4.56.1). Its CRDs are
+#: monitoring.coreos.com at operator version 0.93.1 (tests/unit/test_monitoring_crds.py).
+KUBE_PROMETHEUS_STACK_VERSION: Final = "88.5.3"
+KUBE_PROMETHEUS_STACK_REPOSITORY: Final = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_CHART: Final = "kube-prometheus-stack"
+PROMETHEUS_OPERATOR_VERSION: Final = "0.93.1"
+
+#: NVIDIA dcgm-exporter chart (NVIDIA/dcgm-exporter deployment/): image
+#: nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless.
+DCGM_EXPORTER_VERSION: Final = "4.8.2"
+DCGM_EXPORTER_REPOSITORY: Final = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+DCGM_EXPORTER_CHART: Final = "dcgm-exporter"
+DCGM_EXPORTER_IMAGE_TAG: Final = "4.5.3-4.8.2-distroless"
+
+#: metrics-server chart (kubernetes-sigs/metrics-server charts/): metrics-server v0.8.1.
+METRICS_SERVER_VERSION: Final = "3.13.1"
+METRICS_SERVER_REPOSITORY: Final = "https://kubernetes-sigs.github.io/metrics-server/"
+METRICS_SERVER_CHART: Final = "metrics-server"
+
+#: Fluent Bit chart (fluent/helm-charts charts/fluent-bit): Fluent Bit 5.1.1.
+FLUENT_BIT_VERSION: Final = "0.58.1"
+FLUENT_BIT_REPOSITORY: Final = "https://fluent.github.io/helm-charts"
+FLUENT_BIT_CHART: Final = "fluent-bit"
+# --------------------------------------------------------------------------- Training and serving
+#
+# Read from the projects' own repositories at the tagged release (chart Chart.yaml and
+# values.yaml, the CRD Go types): kubernetes-sigs/kueue v0.19.2, kubernetes-sigs/jobset
+# v0.12.0, kserve/kserve v0.20.0, cert-manager/cert-manager v1.21.1,
+# kubernetes-sigs/aws-load-balancer-controller v3.5.0. Image digests could not be read (no
+# registry is reachable here) and are not pinned: resolve them before a first deploy
+# (`crane digest <image>`) and append `@sha256:...`; docs/components/{training,serving}.md.
+
+#: Kueue (GPU job queueing). Chart and image carry the same version; the chart's default
+#: image is a staging build, so the release image is named explicitly.
+KUEUE_VERSION: Final = "0.19.2"
+KUEUE_CHART: Final = "oci://registry.k8s.io/kueue/charts/kueue"
+KUEUE_IMAGE_REPOSITORY: Final = "registry.k8s.io/kueue/kueue"
+#: API version of the Kueue objects mlplat creates (the storage version of 0.19).
+KUEUE_API_VERSION: Final = "kueue.x-k8s.io/v1beta2"
+
+#: JobSet (distributed training: one JobSet = leader and workers as replicated Jobs).
+JOBSET_VERSION: Final = "0.12.0"
+JOBSET_CHART: Final = "oci://registry.k8s.io/jobset/charts/jobset"
+JOBSET_IMAGE_REPOSITORY: Final = "registry.k8s.io/jobset/jobset"
+JOBSET_API_VERSION: Final = "jobset.x-k8s.io/v1alpha2"
+
+#: cert-manager: KServe's chart issues its webhook certificate through it.
+CERT_MANAGER_VERSION: Final = "v1.21.1"
+CERT_MANAGER_REPOSITORY: Final = "https://charts.jetstack.io"
+CERT_MANAGER_CHART: Final = "cert-manager"
+
+#: KServe (model serving, RawDeployment mode). CRDs and controller are separate charts of the
+#: same version.
+KSERVE_VERSION: Final = "v0.20.0"
+KSERVE_CRD_CHART: Final = "oci://ghcr.io/kserve/charts/kserve-crd"
+KSERVE_CHART: Final = "oci://ghcr.io/kserve/charts/kserve-resources"
+KSERVE_API_VERSION: Final = "serving.kserve.io/v1alpha1"
+#: Model server images of the ClusterServingRuntimes. sklearn and xgboost servers are
+#: KServe's own (same release); vLLM is the tag KServe v0.20.0 references; Triton is the tag
+#: KServe v0.20.0's runtime config ships — old (2023): move it to a current NGC release
+#: before serving real traffic (docs/components/serving.md).
+SKLEARN_SERVER_IMAGE: Final = f"docker.io/kserve/sklearnserver:{KSERVE_VERSION}"
+XGBOOST_SERVER_IMAGE: Final = f"docker.io/kserve/xgbserver:{KSERVE_VERSION}"
+TRITON_SERVER_IMAGE: Final = "nvcr.io/nvidia/tritonserver:23.05-py3"
+VLLM_SERVER_IMAGE: Final = "docker.io/vllm/vllm-openai:v0.20.0"
+
+#: AWS Load Balancer Controller (ingress for KServe on AWS). Chart 3.5.0 = controller v3.5.0.
+AWS_LOAD_BALANCER_CONTROLLER_VERSION: Final = "3.5.0"
+AWS_LOAD_BALANCER_CONTROLLER_REPOSITORY: Final = "https://aws.github.io/eks-charts"
+AWS_LOAD_BALANCER_CONTROLLER_CHART: Final = "aws-load-balancer-controller"
+AWS_LOAD_BALANCER_CONTROLLER_IMAGE: Final = (
+    "public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0")
+ELBV2_API_VERSION: Final = "elbv2.k8s.aws/v1beta1"

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mlplat.core.paths import REPO_ROOT, STACKS_DIR
 
@@ -21,8 +20,11 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_stack_config() -> dict[str, Any]:
-    """The `config:` mapping of the demo stack (a fresh copy per use via `copy.deepcopy`)."""
-    return yaml.safe_load(DEMO_STACK_FILE.read_text())["config"]
+    """The `config:` mapping of the demo stack (a fresh copy per use via `copy.deepcopy`),
+    read as the CLI reads it: `secure:` values replaced by the secret marker."""
+    from mlplat.stackfile import read_stack_config
+
+    return read_stack_config(DEMO_STACK_FILE)
 
 
 @pytest.fixture()

@@ -20,9 +20,10 @@ def single_port_security_group(
     tag: Tagger,
     opts: pulumi.ResourceOptions,
 ) -> aws.ec2.SecurityGroup:
-    """`<prefix>-sg` with the ingress rule `<prefix>-from-nodes`. No egress rule: the
-    services behind these groups initiate no connections (the provider removes AWS's
-    default allow-all egress rule)."""
+    """`<prefix>-sg` with the ingress rule `<prefix>-from-nodes`, and the matching egress
+    rule `<prefix>-from-nodes-egress` on the client group (whose egress is narrowed to what
+    it needs). No egress rule on this group: the services behind it initiate no
+    connections (the provider removes AWS's default allow-all egress rule)."""
     security_group = aws.ec2.SecurityGroup(
         f"{prefix}-sg", description=description, vpc_id=vpc_id, tags=tag("sg"), opts=opts
     )
@@ -35,6 +36,17 @@ def single_port_security_group(
         to_port=port,
         description=rule_description,
         tags=tag("from-nodes"),
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{prefix}-from-nodes-egress",
+        security_group_id=client_security_group_id,
+        referenced_security_group_id=security_group.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description=rule_description,
+        tags=tag("from-nodes-egress"),
         opts=opts,
     )
     return security_group

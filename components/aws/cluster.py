@@ -69,6 +69,8 @@ class ClusterArgs:
     """Tags set explicitly on every taggable child."""
     deletion_protection: bool
     """EKS deletion protection (on in prod by default through the environment config)."""
+    prod: bool = False
+    """The environment is prod: per-tier defaults (log retention) follow it."""
     private_endpoint_access_cidrs: Sequence[str] = ()
     """Networks outside the VPC (VPN, CI runners in a peered VPC) allowed to reach the
     private API endpoint on 443. Empty: only nodes and pods can. Validated by config
@@ -145,7 +147,7 @@ class Cluster(pulumi.ComponentResource):
             tag=tag,
             where=AccountContext(partition=partition, account=account, region=region),
             log_group_name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_days=settings.log_retention_days,
+            retention_days=settings.effective_log_retention_days(args.prod),
             key_role="logs-key",
             log_group_role="control-plane-logs",
             key_description=f"Encrypts control-plane logs of {args.cluster_name}",
@@ -200,7 +202,8 @@ class Cluster(pulumi.ComponentResource):
         # ---------------------------------------------------------------- add-ons, nodes
         early = early_addons(scope, cluster, pins)
         node_group = system_node_group(
-            scope, settings.system_node_group, cluster, args.private_subnet_ids, node_sg, early
+            scope, settings.system_node_group, cluster, args.private_subnet_ids, node_sg, early,
+            session_manager=settings.node_session_manager,
         )
         ebs_csi_role = late_addons(scope, cluster, pins, node_group)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -103,3 +104,39 @@ def pod_identity_role(
         scope, role_name, cluster.name, namespace, service_account, role, [attachment]
     )
     return role, association
+
+
+#: What the SSM agent needs for Session Manager shells and nothing more (AWS: "minimum
+#: instance permissions for Session Manager"). Deliberately not AmazonSSMManagedInstanceCore:
+#: that also grants `ssm:GetParameter(s)` on every parameter of the account, which any
+#: process that reaches the node's credentials (a hostNetwork pod, say) could read.
+SESSION_MANAGER_ACTIONS: tuple[str, ...] = (
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+
+
+def session_manager_policy() -> dict[str, Any]:
+    """Inline node-role policy of the `cluster.nodeSessionManager` opt-in. The actions take
+    no resource-level scoping beyond the instance the agent runs on, hence `*`."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "SessionManagerShellsOnly",
+            "Effect": "Allow",
+            "Action": list(SESSION_MANAGER_ACTIONS),
+            "Resource": "*",
+        }],
+    }
+
+
+def allow_session_manager(
+    resource_name: str, role: aws.iam.Role, opts: pulumi.ResourceOptions
+) -> aws.iam.RolePolicy:
+    """The break-glass Session Manager permissions on a node role (opt-in)."""
+    return aws.iam.RolePolicy(
+        resource_name, role=role.id, policy=json.dumps(session_manager_policy()), opts=opts
+    )

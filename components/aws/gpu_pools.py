@@ -5,7 +5,7 @@ What gets created (children of one `mlplat:aws/gpu_pools:GpuNodePools` component
 Karpenter pieces are built by components/aws/karpenter.py, the device plugin by
 components/k8s/nvidia_device_plugin.py):
 
-* IAM for nodes: a role for Karpenter-launched instances (EKS worker, CNI, ECR pull, SSM),
+* IAM for nodes: a role for Karpenter-launched instances (EKS worker, ECR pull),
   the instance profile carrying it, and an EKS access entry of type EC2_LINUX so the nodes
   can join a cluster that authenticates through access entries only.
 * Interruption handling: an SQS queue (SSE, TLS-only policy, senders limited to our rules)
@@ -74,6 +74,8 @@ class GpuNodePoolsArgs:
     key keeps one purpose. Accepted for interface stability."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every AWS resource and on every instance and volume Karpenter launches."""
+    node_session_manager: bool = False
+    """Break-glass Session Manager permissions on the node role (`cluster.nodeSessionManager`)."""
 
 
 def node_labels(pool: GpuPoolConfig, team: str) -> dict[str, str]:
@@ -168,6 +170,7 @@ class GpuNodePools(pulumi.ComponentResource):
                 cluster_name_output=args.cluster_name_output,
                 cluster_endpoint=args.cluster_endpoint,
                 k8s_provider=args.k8s_provider,
+                session_manager=args.node_session_manager,
             )
         )
 

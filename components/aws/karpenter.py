@@ -22,6 +22,7 @@ from components import versions
 from components._lib import karpenter_iam
 from components._lib.naming import Tagger
 from components._lib.policies import pod_identity_trust_policy
+from components.aws.cluster_iam import allow_session_manager
 from mlplat.config import INTERRUPTION_QUEUE_SUFFIX
 
 #: Namespace of the controller. Karpenter's docs recommend kube-system so the controller
@@ -32,12 +33,13 @@ KARPENTER_SERVICE_ACCOUNT = "karpenter"
 #: Managed policies of the node role. ECR pull-only is the narrower successor of
 #: ECR read-only: nodes pull images and never need to list or describe repositories. No CNI
 #: policy: the Cluster gives the VPC CNI its own role through Pod Identity, so ENI/IP
-#: permissions are not shared with every process on a GPU node. SSM core gives operators
-#: Session Manager access to nodes instead of SSH keys.
+#: permissions are not shared with every process on a GPU node. No
+#: AmazonSSMManagedInstanceCore: it lets anything holding the node's credentials read every
+#: SSM parameter of the account; break-glass shells are the narrow `cluster.nodeSessionManager`
+#: opt-in (components/aws/cluster_iam.py).
 NODE_MANAGED_POLICIES: Mapping[str, str] = {
     "worker": "AmazonEKSWorkerNodePolicy",
     "ecr-pull": "AmazonEC2ContainerRegistryPullOnly",
-    "ssm": "AmazonSSMManagedInstanceCore",
 }
 
 #: Root device of the AL2023 AMI family (the volume the OS, images and containers live on).
@@ -63,6 +65,8 @@ class KarpenterScope:
     cluster_name_output: pulumi.Input[str]
     cluster_endpoint: pulumi.Input[str]
     k8s_provider: k8s.Provider
+    session_manager: bool = False
+    """Break-glass Session Manager permissions on the node role (`cluster.nodeSessionManager`)."""
 
     def aws_opts(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self.parent)
@@ -255,6 +259,8 @@ def _node_identity(
             policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
             opts=scope.aws_opts(),
         )
+    if scope.session_manager:
+        allow_session_manager(f"{scope.prefix}-node-session-manager", node_role, scope.aws_opts())
     # Created here rather than by Karpenter: the controller then needs no IAM write
     # permissions at all, only read access to this one profile.
     instance_profile = aws.iam.InstanceProfile(
@@ -399,6 +405,12 @@ def _controller(
             "replicas": 2,
             "nodeSelector": dict(SYSTEM_NODE_SELECTOR),
             "controller": {
+                # The chart's own image, stated so the plan shows what runs (by digest).
+                "image": {
+                    "repository": versions.KARPENTER_CONTROLLER_IMAGE_REPOSITORY,
+                    "tag": versions.KARPENTER_VERSION,
+                    "digest": versions.KARPENTER_CONTROLLER_IMAGE_DIGEST,
+                },
                 "resources": {
                     "requests": {"cpu": "500m", "memory": "1Gi"},
                     "limits": {"memory": "1Gi"},

@@ -1,5 +1,5 @@
-"""The team VPC: private and public subnets over several AZs, NAT, an S3 gateway endpoint and
-encrypted VPC flow logs.
+"""The team VPC: private and public subnets over several AZs, NAT, an S3 gateway endpoint
+limited by an endpoint policy, a managed default network ACL and encrypted VPC flow logs.
 
 Subnet layout (documented in docs/components/network.md). The VPC CIDR (a /16 to /20) is
 cut into eight equal blocks (prefix + 3):
@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -66,6 +67,8 @@ class NetworkArgs:
     """EKS cluster that will use the subnets; drives the discovery tags."""
     tags: Mapping[str, str]
     """Tags set explicitly on every taggable child (not only through provider default_tags)."""
+    prod: bool = False
+    """The environment is prod: per-tier defaults (flow-log retention) follow it."""
 
 
 #: Type token, by the rule in components/__init__.py.
@@ -129,6 +132,12 @@ class Network(pulumi.ComponentResource):
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for index, (zone, cidrs) in enumerate(zip(zones, layout, strict=True)):
+            # Load balancer controllers pick subnets for internet-facing load balancers by
+            # the `elb` role tag: without it, none can be internet-facing (opt-in).
+            public_lb_tags = (
+                {"kubernetes.io/role/elb": "1"} if settings.internet_facing_load_balancers
+                else {}
+            )
             public_subnets.append(aws.ec2.Subnet(
                 f"{name}-public-{index}",
                 vpc_id=vpc.id,
@@ -139,7 +148,7 @@ class Network(pulumi.ComponentResource):
                 map_public_ip_on_launch=False,
                 tags=tags(f"public-{zone}", **{
                     cluster_tag: "shared",
-                    "kubernetes.io/role/elb": "1",
+                    **public_lb_tags,
                     "mlplat.io/subnet-tier": "public",
                 }),
                 opts=child,
@@ -223,14 +232,39 @@ class Network(pulumi.ComponentResource):
             )
 
         # S3 traffic (images layers, datasets, checkpoints) stays on the AWS network and
-        # skips NAT processing charges.
+        # skips NAT processing charges. The endpoint policy limits it to this account's
+        # buckets and the AWS-owned buckets nodes need, so a pod cannot copy data to a
+        # bucket of another account over the endpoint.
+        endpoint_policy = pulumi.Output.all(partition, region, account).apply(
+            lambda v: json.dumps(
+                s3_endpoint_policy(v[0], v[1], v[2], settings.s3_endpoint_extra_buckets)
+            )
+        )
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=vpc.id,
             service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in private_rts],
+            policy=endpoint_policy,
             tags=tags("s3-endpoint"),
+            opts=child,
+        )
+
+        # Adopt the default network ACL so its rules are in code rather than whatever the
+        # account holds, and associate every subnet with it explicitly. Filtering stays
+        # with security groups and NetworkPolicies (stateful); the stateless ACL only
+        # refuses remote-administration ports from anywhere as a second line.
+        aws.ec2.DefaultNetworkAcl(
+            f"{name}-default-nacl",
+            default_network_acl_id=vpc.default_network_acl_id,
+            subnet_ids=[s.id for s in [*public_subnets, *private_subnets]],
+            ingress=default_nacl_ingress(),
+            egress=[aws.ec2.DefaultNetworkAclEgressArgs(
+                rule_no=100, action="allow", protocol="-1", cidr_block="0.0.0.0/0",
+                from_port=0, to_port=0,
+            )],
+            tags=tags("default-nacl"),
             opts=child,
         )
 
@@ -268,7 +302,7 @@ class Network(pulumi.ComponentResource):
             tag=tag,
             where=AccountContext(partition=partition, account=account, region=region),
             log_group_name=f"/mlplat/{name}/vpc-flow-logs",
-            retention_days=settings.retention_days,
+            retention_days=settings.effective_retention_days(args.prod),
             key_role="flow-logs-key",
             log_group_role="flow-logs",
             key_description=f"Encrypts VPC flow logs of {name}",
@@ -307,6 +341,75 @@ class Network(pulumi.ComponentResource):
             tags=tag("flow-log"),
             opts=child,
         )
+
+
+#: AWS-owned buckets nodes read through the S3 endpoint: ECR keeps image layers in
+#: `prod-<region>-starport-layer-bucket`; AL2023 package repositories are in
+#: `al2023-repos-<region>-<suffix>` (dnf on the nodes).
+AWS_OWNED_BUCKETS: tuple[str, ...] = (
+    "prod-{region}-starport-layer-bucket",
+    "al2023-repos-{region}-*",
+)
+
+#: TCP ports the default network ACL refuses from anywhere: SSH and RDP (nodes have no SSH
+#: keys; break-glass access is Session Manager, which needs no inbound port).
+ADMIN_PORTS: tuple[int, ...] = (22, 3389)
+
+
+def s3_endpoint_policy(
+    partition: str, region: str, account: str, extra_buckets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Endpoint policy of the S3 gateway endpoint: this account's buckets, the AWS-owned
+    buckets nodes need, and the named extra buckets; nothing else (an endpoint policy is an
+    allow-list: what no statement allows is denied)."""
+    def objects(bucket: str) -> str:
+        return f"arn:{partition}:s3:::{bucket}/*"
+
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ThisAccountsBuckets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
+        },
+        {
+            "Sid": "AwsOwnedNodeBuckets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": [objects(b.format(region=region)) for b in AWS_OWNED_BUCKETS],
+        },
+    ]
+    if extra_buckets:
+        statements.append({
+            "Sid": "NamedExtraBuckets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn for b in extra_buckets
+                         for arn in (f"arn:{partition}:s3:::{b}", objects(b))],
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _nacl_entry(
+    rule_no: int, action: str, protocol: str, from_port: int, to_port: int
+) -> aws.ec2.DefaultNetworkAclIngressArgs:
+    return aws.ec2.DefaultNetworkAclIngressArgs(
+        rule_no=rule_no, action=action, protocol=protocol, cidr_block="0.0.0.0/0",
+        from_port=from_port, to_port=to_port,
+    )
+
+
+def default_nacl_ingress() -> list[aws.ec2.DefaultNetworkAclIngressArgs]:
+    """Deny the admin ports from anywhere, then allow the rest: return traffic of NAT'd
+    connections arrives from internet addresses on ephemeral ports, so a stateless ACL
+    cannot be narrower without breaking egress."""
+    denies = [_nacl_entry(10 * (i + 1), "deny", "tcp", port, port)
+              for i, port in enumerate(ADMIN_PORTS)]
+    return [*denies, _nacl_entry(100, "allow", "-1", 0, 0)]
 
 
 def _pick_zones(count: int, invoke: pulumi.InvokeOptions) -> list[str]:

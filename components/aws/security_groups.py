@@ -104,27 +104,42 @@ def cluster_security_groups(
             opts=child,
         )
     # Pod-to-pod and node-to-node traffic (CoreDNS, services, NCCL between training
-    # pods) uses arbitrary ports; isolating it is the job of Kubernetes
+    # pods) uses arbitrary ports, both ways; isolating it is the job of Kubernetes
     # NetworkPolicies, not of the node group's security group.
-    aws.vpc.SecurityGroupIngressRule(
-        f"{scope.prefix}-nodes-from-nodes",
-        security_group_id=node_sg.id,
-        referenced_security_group_id=node_sg.id,
-        ip_protocol="-1",
-        description="Node-to-node and pod-to-pod traffic",
-        tags=scope.tag("nodes-from-nodes"),
-        opts=child,
+    for rule_class, role in ((aws.vpc.SecurityGroupIngressRule, "nodes-from-nodes"),
+                             (aws.vpc.SecurityGroupEgressRule, "nodes-to-nodes")):
+        rule_class(
+            f"{scope.prefix}-{role}",
+            security_group_id=node_sg.id,
+            referenced_security_group_id=node_sg.id,
+            ip_protocol="-1",
+            description="Node-to-node and pod-to-pod traffic",
+            tags=scope.tag(role),
+            opts=child,
+        )
+    # Other egress, narrowed to what nodes and pods need (docs/components/cluster.md, "Node
+    # egress"): the API server, and HTTPS to anywhere (ECR, STS, EKS, EC2 and other AWS
+    # APIs, public registries and datasets, through NAT; the VPC has no interface
+    # endpoints). Databases and file systems add their own port towards their group
+    # (components/_lib/security_group.py). Not governed by security groups at all, so
+    # needing no rule: the Amazon DNS resolver (VPC base + 2), the Time Sync service
+    # (169.254.169.123) and IMDS. IPv4 only: the VPC has no IPv6.
+    https_peers: tuple[tuple[str, dict[str, pulumi.Input[str]], str], ...] = (
+        ("nodes-to-api", {"referenced_security_group_id": cluster_sg.id},
+         "Kubernetes API from nodes and pods"),
+        ("nodes-https-egress", {"cidr_ipv4": "0.0.0.0/0"},
+         "HTTPS: AWS APIs, ECR, registries, datasets (through NAT)"),
     )
-    # Nodes pull images (ECR, public registries), call AWS APIs (EC2, STS, EKS) and
-    # fetch datasets through NAT; pods share the group, so per-workload egress limits
-    # belong in NetworkPolicies. IPv4 only: the VPC has no IPv6.
-    aws.vpc.SecurityGroupEgressRule(
-        f"{scope.prefix}-nodes-egress",
-        security_group_id=node_sg.id,
-        cidr_ipv4="0.0.0.0/0",
-        ip_protocol="-1",
-        description="Node and pod egress (registries, AWS APIs, NAT)",
-        tags=scope.tag("nodes-egress"),
-        opts=child,
-    )
+    for role, peer, description in https_peers:
+        aws.vpc.SecurityGroupEgressRule(
+            f"{scope.prefix}-{role}",
+            security_group_id=node_sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=description,
+            tags=scope.tag(role),
+            opts=child,
+            **peer,
+        )
     return cluster_sg, node_sg

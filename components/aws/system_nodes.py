@@ -13,11 +13,17 @@ import pulumi_aws as aws
 
 from components._lib.naming import iam_name_prefix
 from components._lib.policies import service_trust
-from components.aws.cluster_iam import ClusterScope, attach_managed_policy
+from components.aws.cluster_iam import (
+    ClusterScope,
+    allow_session_manager,
+    attach_managed_policy,
+)
 from mlplat import catalog
 from mlplat.config import SystemNodeGroupConfig
 
-#: Managed policies of the node role: join the cluster and pull images, nothing more.
+#: Managed policies of the node role: join the cluster and pull images, nothing more (the
+#: VPC CNI has its own Pod Identity role; no AmazonSSMManagedInstanceCore, see
+#: `cluster.nodeSessionManager` for break-glass shells).
 NODE_ROLE_POLICIES: tuple[str, ...] = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEC2ContainerRegistryPullOnly",
@@ -43,6 +49,7 @@ def system_node_group(
     private_subnet_ids: pulumi.Input[Sequence[str]],
     node_sg: aws.ec2.SecurityGroup,
     early_addons: Sequence[aws.eks.Addon],
+    session_manager: bool = False,
 ) -> aws.eks.NodeGroup:
     """Node role, launch template (IMDSv2, encrypted gp3) and the managed node group."""
     group = settings
@@ -60,6 +67,8 @@ def system_node_group(
         attach_managed_policy(scope, f"{scope.prefix}-node-{policy}", node_role, policy)
         for policy in NODE_ROLE_POLICIES
     ]
+    if session_manager:
+        allow_session_manager(f"{scope.prefix}-node-session-manager", node_role, child)
     instance_tags = scope.tag("system-node", **{SYSTEM_NODE_LABEL: "system"})
     launch_template = aws.ec2.LaunchTemplate(
         f"{scope.prefix}-system-lt",

@@ -8,7 +8,9 @@ every AWS resource of the environment uses (region and default tags from config)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +22,14 @@ from components.aws.block_storage import BlockStorage, BlockStorageArgs
 from components.aws.cluster import Cluster, ClusterArgs
 from components.aws.cpu_pools import CpuNodePools, CpuNodePoolsArgs
 from components.aws.gpu_pools import GpuNodePools, GpuNodePoolsArgs
+from components.aws.karpenter import SYSTEM_NODE_SELECTOR
+from components.aws.load_balancer_controller import (
+    LoadBalancerController,
+    LoadBalancerControllerArgs,
+)
+
+# monitoring (issue #12)
+from components.aws.log_shipping import LogShipping, LogShippingArgs
 from components.aws.metadata_db import POSTGRES_PORT, MetadataDb, MetadataDbArgs
 from components.aws.mlflow_db import MlflowDatabase, MlflowDatabaseArgs
 from components.aws.network import Network, NetworkArgs
@@ -32,13 +42,22 @@ from components.aws.team_access import (
     TeamAccess,
     TeamAccessArgs,
 )
+from components.k8s.cert_manager import CertManager, CertManagerArgs
+from components.k8s.kserve import KServe, KServeArgs
+from components.k8s.kueue import GpuFlavor, Kueue, KueueArgs
 from components.k8s.mlflow import MlflowServer, MlflowServerArgs
+from components.k8s.monitoring import TEAM_NAMESPACE_LABEL, MonitoringStack, MonitoringStackArgs
+from components.k8s.nvidia_device_plugin import GPU_TAINT
+from components.k8s.pod_security import ClusterAdmissionPolicies, ClusterAdmissionPoliciesArgs
+from components.k8s.team_queues import TeamQueues, TeamQueuesArgs
+from components.k8s.team_serving import TeamServing, TeamServingArgs
 from components.k8s.tenancy import (
     EgressAllowance,
     TeamTenancy,
     TeamTenancyArgs,
     ownership_labels,
 )
+from components.k8s.training_operator import JobSetOperator, JobSetOperatorArgs
 from mlplat.config import (
     ARTIFACTS_PURPOSE,
     MLFLOW_SERVICE_ACCOUNT,
@@ -46,6 +65,7 @@ from mlplat.config import (
     BucketGrantConfig,
     Env,
     EnvironmentConfig,
+    IngressController,
     TenancyConfig,
 )
 
@@ -58,6 +78,8 @@ class TeamEnvironmentArgs:
     """The validated environment config (see mlplat.config)."""
     stack: str
     """Pulumi stack name; recorded in the `mlplat-stack` tag."""
+    alert_rule_groups: Sequence[Mapping[str, Any]] = field(default=())
+    """Prometheus rule groups the monitoring stack loads (mlplat.observability.rules)."""
 
 
 #: Type token, by the rule in components/__init__.py.
@@ -72,6 +94,7 @@ class TeamEnvironment(pulumi.ComponentResource):
 
     network: Network
     cluster: Cluster
+    admission_policies: ClusterAdmissionPolicies
     gpu_node_pools: GpuNodePools
     cpu_node_pools: CpuNodePools | None
     block_storage: BlockStorage
@@ -82,6 +105,15 @@ class TeamEnvironment(pulumi.ComponentResource):
     team_access: TeamAccess | None
     mlflow_database: MlflowDatabase | None
     mlflow: MlflowServer | None
+    monitoring: MonitoringStack | None
+    # training and serving layers
+    kueue: Kueue | None
+    jobset: JobSetOperator | None
+    team_queues: TeamQueues | None
+    cert_manager: CertManager | None
+    load_balancer_controller: LoadBalancerController | None
+    kserve: KServe | None
+    team_serving: TeamServing | None
 
     def __init__(
         self, name: str, args: TeamEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -103,7 +135,8 @@ class TeamEnvironment(pulumi.ComponentResource):
 
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags),
+            NetworkArgs(settings=config.network, cluster_name=cluster_name, tags=tags,
+                        prod=config.env is Env.PROD),
             child,
         )
         self.cluster = Cluster(
@@ -118,9 +151,20 @@ class TeamEnvironment(pulumi.ComponentResource):
                     config.cluster.endpoint.private_access_cidrs),
                 tags=tags,
                 deletion_protection=config.deletion_protection,
+                prod=config.env is Env.PROD,
             ),
             child,
         )
+        # --- cluster-wide admission policies (pod host isolation, internal load balancers)
+        self.admission_policies = ClusterAdmissionPolicies(
+            f"{name}-admission",
+            ClusterAdmissionPoliciesArgs(
+                privileged_namespaces=tuple(config.cluster.privileged_namespaces),
+                internet_facing_load_balancers=config.network.internet_facing_load_balancers,
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
+        )
+        # ---
         self.gpu_node_pools = GpuNodePools(
             f"{name}-gpu",
             GpuNodePoolsArgs(
@@ -132,6 +176,7 @@ class TeamEnvironment(pulumi.ComponentResource):
                 k8s_provider=self.cluster.k8s_provider,
                 kms_key_arn=self.cluster.kms_key_arn,
                 tags=tags,
+                node_session_manager=config.cluster.node_session_manager,
             ),
             child,
         )
@@ -229,6 +274,12 @@ class TeamEnvironment(pulumi.ComponentResource):
             egress = self._tenancy(name, args, config.tenancy, child)
             if config.mlflow is not None:
                 self._mlflow(name, args, egress, aws_provider)
+        # ------------------------------------------------------------ monitoring (issue #12)
+        self.monitoring = None
+        if config.monitoring is not None:
+            self._monitoring(name, args, child)
+        # ------------------------------------------------------------ end monitoring
+        self._training_and_serving(name, args, aws_provider)
         self.register_outputs({
             "vpc_id": self.network.vpc_id,
             "cluster_name": self.cluster.name,
@@ -285,6 +336,7 @@ class TeamEnvironment(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
         )
         store = self.object_store
+        assert tenancy.team_role_arn is not None  # config requires it on substrate aws
         self.team_access = TeamAccess(
             f"{name}-team-access",
             TeamAccessArgs(
@@ -359,3 +411,103 @@ class TeamEnvironment(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, providers=[k8s_provider],
                                    depends_on=[self.tenancy] if self.tenancy else None),
         )
+
+    # ---------------------------------------------------------------- monitoring (issue #12)
+    def _monitoring(self, name: str, args: TeamEnvironmentArgs,
+                    aws_opts: pulumi.ResourceOptions) -> None:
+        """The cluster's monitoring stack; container logs to an encrypted CloudWatch log
+        group through Fluent Bit's Pod Identity role."""
+        config = args.config
+        settings = config.monitoring
+        assert settings is not None
+        destination = None
+        if settings.log_shipping.enabled:
+            destination = LogShipping(
+                f"{name}-log-shipping",
+                LogShippingArgs(cluster=self._pod_identity_cluster(config),
+                                namespace=settings.namespace_name,
+                                retention_days=settings.log_shipping.retention_days,
+                                tags=config.effective_tags(args.stack)),
+                aws_opts,
+            ).destination
+        self.monitoring = MonitoringStack(
+            f"{name}-monitoring",
+            MonitoringStackArgs(
+                settings=settings,
+                environment=config.name,
+                storage_class=self.block_storage.storage_class_name,
+                kubernetes_version=config.cluster.kubernetes_version,
+                # Cluster-wide, not the team's: everything but the team label.
+                labels={k: v for k, v in
+                        ownership_labels(config.team, config.env.value, args.stack).items()
+                        if k != TEAM_NAMESPACE_LABEL},
+                rule_groups=args.alert_rule_groups,
+                cloudwatch=destination,
+                managed_control_plane=True,
+                depends_on=[self.block_storage],
+            ),
+            pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider]),
+        )
+    # --- training and serving layers -----------------------------------------------------
+
+    def _training_and_serving(
+        self, name: str, args: TeamEnvironmentArgs, aws_provider: aws.Provider
+    ) -> None:
+        """Kueue, JobSet and the team's queues; cert-manager, the load balancer controller,
+        KServe and the team's serving namespaces. On a dedicated cluster the environment
+        installs the cluster-wide parts itself. Without tenancy there are no team namespaces:
+        no LocalQueues and no serving namespaces."""
+        config = args.config
+        k8s_only = pulumi.ResourceOptions(parent=self, providers=[self.cluster.k8s_provider],
+                                          depends_on=[self.tenancy] if self.tenancy else None)
+        labels = ownership_labels(config.team, config.env.value, args.stack)
+        namespaces = ([ns.name_in(config.name) for ns in config.tenancy.namespaces]
+                      if config.tenancy else [])
+        selector = dict(SYSTEM_NODE_SELECTOR)
+        self.kueue, self.team_queues, self.jobset = None, None, None
+        if config.training is not None:
+            training = config.training
+            self.kueue = Kueue(f"{name}-kueue", KueueArgs(
+                flavors=[GpuFlavor(pool.name, {"mlplat.io/pool": pool.name}, [GPU_TAINT])
+                         for pool in config.gpu_pools],
+                require_queue=training.require_queue, node_selector=selector), k8s_only)
+            self.jobset = JobSetOperator(f"{name}-jobset",
+                                         JobSetOperatorArgs(node_selector=selector), k8s_only)
+            self.team_queues = TeamQueues(f"{name}-queues", TeamQueuesArgs(
+                cluster_queue=config.name, cohort=training.cohort, quotas=training.quotas,
+                local_queue=training.local_queue, namespaces=namespaces, labels=labels),
+                pulumi.ResourceOptions.merge(k8s_only, pulumi.ResourceOptions(
+                    depends_on=[self.kueue])))
+        self.cert_manager, self.load_balancer_controller = None, None
+        self.kserve, self.team_serving = None, None
+        if config.serving is not None:
+            serving, ingress = config.serving, config.serving.ingress
+            self.cert_manager = CertManager(f"{name}-cert-manager",
+                                            CertManagerArgs(node_selector=selector), k8s_only)
+            first: list[pulumi.Resource] = [self.cert_manager]
+            sources: list[str] = []
+            if ingress.controller is IngressController.AWS_LOAD_BALANCER:
+                self.load_balancer_controller = LoadBalancerController(
+                    f"{name}-lb-controller",
+                    LoadBalancerControllerArgs(
+                        cluster=self._pod_identity_cluster(config),
+                        vpc_id=self.network.vpc_id, scheme=ingress.scheme,
+                        ingress_class=ingress.class_name, inbound_cidrs=ingress.inbound_cidrs,
+                        group=config.name, tags=config.effective_tags(args.stack),
+                        node_selector=selector),
+                    pulumi.ResourceOptions(parent=self, providers=[
+                        aws_provider, self.cluster.k8s_provider]))
+                first.append(self.load_balancer_controller)
+                # IP targets: the load balancer's nodes in the VPC reach the pods directly.
+                sources = [config.network.vpc_cidr]
+            self.kserve = KServe(f"{name}-kserve", KServeArgs(
+                runtimes=serving.runtimes, ingress_class=ingress.class_name,
+                domain=ingress.domain, autoscaling=serving.autoscaling,
+                node_selector=selector, depends_on=first), k8s_only)
+            if config.tenancy is None:
+                return
+            self.team_serving = TeamServing(f"{name}-serving", TeamServingArgs(
+                namespaces=serving.namespace_names(config.tenancy, config.name),
+                max_unavailable=serving.max_unavailable, load_balancer_sources=sources,
+                labels=labels, environment=config.name,
+                max_replicas=serving.autoscaling.max_replicas), k8s_only)

@@ -3,7 +3,8 @@
 Provider-neutral: the backend store arrives as a (secret) PostgreSQL URI and the artifact
 store as an `s3://` destination; how the database, its user and the bucket credentials come
 to exist is the substrate's business (on AWS: components/aws/mlflow_db.py and the Pod
-Identity role of the `mlflow` service account, built by components/aws/team_access.py).
+Identity role of the `mlflow` service account, built by components/aws/team_access.py;
+on-prem: components/compositions/onprem.py, with static keys in a Secret, `static_s3`).
 
 Children of one `mlplat:k8s/mlflow:MlflowServer`:
 
@@ -73,6 +74,43 @@ class MlflowServerArgs:
     """Secret PostgreSQL URI of basic-auth's users and permissions."""
     artifacts_destination: pulumi.Input[str]
     """`s3://<artifacts bucket>/<prefix>`; the service account's role may use only it."""
+    static_s3: StaticS3Access | None = None
+    """On-prem: static credentials for an S3-compatible endpoint. None on AWS, where the
+    `mlflow` service account's Pod Identity role supplies credentials."""
+
+
+@dataclass(frozen=True)
+class StaticS3Access:
+    """An S3-compatible endpoint reached with static keys (MinIO issues no short-lived
+    credentials to pods), held in a Secret of the server's namespace."""
+
+    endpoint_url: str
+    """`https://` URL of the S3 API."""
+    credentials_secret: pulumi.Input[str]
+    """Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`."""
+    region: str
+    ca_secret: pulumi.Input[str] | None = None
+    """Secret whose `ca.crt` signs the endpoint's certificate (None: system trust store)."""
+
+
+#: Where the S3 endpoint's CA certificate is mounted (AWS_CA_BUNDLE), with static S3 access.
+S3_CA_DIR = "/etc/mlflow-s3-ca"
+
+
+def static_s3_env(access: StaticS3Access) -> list[dict[str, Any]]:
+    """Environment of a container that reaches an S3-compatible endpoint with static keys:
+    the keys by reference to their Secret (never as values), the endpoint, the region and,
+    when the endpoint's CA is private, the bundle boto3 verifies it with."""
+    def key(name: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"secretKeyRef": {
+            "name": access.credentials_secret, "key": name}}}
+
+    env = [key("AWS_ACCESS_KEY_ID"), key("AWS_SECRET_ACCESS_KEY"),
+           {"name": "MLFLOW_S3_ENDPOINT_URL", "value": access.endpoint_url},
+           {"name": "AWS_DEFAULT_REGION", "value": access.region}]
+    if access.ca_secret is not None:
+        env.append({"name": "AWS_CA_BUNDLE", "value": f"{S3_CA_DIR}/ca.crt"})
+    return env
 
 
 def auth_config(permission: MlflowPermission, database_uri: str, admin_password: str) -> str:
@@ -181,7 +219,7 @@ class MlflowServer(pulumi.ComponentResource):
 
         probe = {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10,
                  "timeoutSeconds": 5}
-        container = {
+        container: dict[str, Any] = {
             "name": APP_NAME,
             "image": MLFLOW_IMAGE,
             # Pull on every start: the registry re-checks credentials and a re-pushed tag
@@ -213,6 +251,22 @@ class MlflowServer(pulumi.ComponentResource):
                 {"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True},
             ],
         }
+        volumes: list[dict[str, Any]] = [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            {"name": "auth-config", "secret": {
+                "secretName": secret.metadata.name,
+                "items": [{"key": AUTH_CONFIG_FILE, "path": AUTH_CONFIG_FILE}],
+                "defaultMode": 0o440,
+            }},
+        ]
+        if args.static_s3 is not None:
+            container["env"] += static_s3_env(args.static_s3)
+            if args.static_s3.ca_secret is not None:
+                container["volumeMounts"].append(
+                    {"name": "s3-ca", "mountPath": S3_CA_DIR, "readOnly": True})
+                volumes.append({"name": "s3-ca", "secret": {
+                    "secretName": args.static_s3.ca_secret,
+                    "items": [{"key": "ca.crt", "path": "ca.crt"}], "defaultMode": 0o444}})
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(APP_NAME),
@@ -226,14 +280,7 @@ class MlflowServer(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "securityContext": pod_security_context(RUN_AS),
                         "containers": [container],
-                        "volumes": [
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                            {"name": "auth-config", "secret": {
-                                "secretName": secret.metadata.name,
-                                "items": [{"key": AUTH_CONFIG_FILE, "path": AUTH_CONFIG_FILE}],
-                                "defaultMode": 0o440,
-                            }},
-                        ],
+                        "volumes": volumes,
                         "topologySpreadConstraints": [{
                             "maxSkew": 1,
                             "topologyKey": "kubernetes.io/hostname",

@@ -20,14 +20,40 @@ from components import versions
 GPU_TAINT: dict[str, str] = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 
 
+#: The plugin container's security context (the chart's unprivileged default, made explicit).
+DEVICE_PLUGIN_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
 def device_plugin_values() -> dict[str, Any]:
     """Helm values of the NVIDIA device plugin.
 
     The chart's default affinity waits for Node Feature Discovery labels that nothing on this
     cluster sets; select NVIDIA nodes by Karpenter's well-known GPU label instead (or by
     NVIDIA's own opt-in label for GPU nodes from elsewhere).
+
+    Privilege, stated rather than left to chart defaults (docs/security.md, "What Helm
+    releases deploy"): the plugin container is not privileged, drops every capability and
+    cannot escalate; it needs hostPath mounts (the kubelet's device-plugin socket directory,
+    the CDI spec directory, the MPS directories), so it runs in kube-system, which the
+    cluster-wide host-isolation policy allow-lists. No MIG strategy and no CPU-manager
+    compatibility: either would make the chart add SYS_ADMIN or privileged mode.
     """
     return {
+        "image": {
+            "repository": versions.NVIDIA_DEVICE_PLUGIN_IMAGE_REPOSITORY,
+            "tag": versions.NVIDIA_DEVICE_PLUGIN_IMAGE_TAG,
+        },
+        "securityContext": dict(DEVICE_PLUGIN_SECURITY_CONTEXT),
+        "compatWithCPUManager": False,
+        "migStrategy": "none",
+        # The chart always renders an MPS control-daemon DaemonSet (privileged init
+        # container); it selects only nodes labelled nvidia.com/mps.capable=true, which
+        # nothing here sets, so it runs no pods. Without the host PID namespace it would
+        # also not see host processes.
+        "mps": {"enableHostPID": False},
         "tolerations": [
             {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]},
         ],

@@ -3,7 +3,9 @@
 Provider-neutral: nothing here knows EKS. The same component serves a dedicated cluster (the
 team's own stack owns the cluster), a shared platform cluster (the provider comes from a
 StackReference) and on-prem clusters; what differs between substrates arrives as data
-(`extra_egress`: the metadata database's network, the Pod Identity agent on EKS).
+(`extra_egress`: the metadata database's network, the Pod Identity agent on EKS, the
+data namespace of MinIO and CloudNativePG on-prem; `group`: from the EKS access entry, or
+the group the on-prem cluster's authentication asserts).
 
 Per namespace (children of one `mlplat:k8s/tenancy:TeamTenancy` component):
 
@@ -99,10 +101,19 @@ class EgressAllowance:
 
     name: str
     """Suffix of the NetworkPolicy (`allow-<name>`)."""
-    cidr: str
-    """Destination network."""
+    cidr: str | None
+    """Destination network (None: the destination is `namespace`)."""
     port: int
     """Destination TCP port."""
+    namespace: str | None = None
+    """Destination namespace inside the cluster (on-prem: the data services), instead of a
+    network."""
+
+    def peer(self) -> dict[str, Any]:
+        """The NetworkPolicy peer of the destination."""
+        if self.namespace is not None:
+            return _from_namespace(self.namespace)
+        return {"ipBlock": {"cidr": self.cidr}}
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,7 @@ def fence_policy_specs(extra_egress: Sequence[EgressAllowance]) -> dict[str, dic
             "podSelector": every_pod,
             "policyTypes": ["Egress"],
             "egress": [{
-                "to": [{"ipBlock": {"cidr": allowance.cidr}}],
+                "to": [allowance.peer()],
                 "ports": [{"protocol": "TCP", "port": allowance.port}],
             }],
         }
@@ -262,8 +273,9 @@ class TeamTenancy(pulumi.ComponentResource):
                 f"{name}-sa-{account}",
                 metadata={"name": account, "namespace": namespace.metadata.name,
                           "labels": labels},
-                # Workloads get AWS credentials from Pod Identity, which mounts its own
-                # token; a Kubernetes API token is mounted only where a pod asks for it.
+                # Workloads get object-store credentials from Pod Identity (AWS, which
+                # mounts its own token) or a Secret (on-prem); a Kubernetes API token is
+                # mounted only where a pod asks for it.
                 automount_service_account_token=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )

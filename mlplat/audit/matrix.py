@@ -22,6 +22,17 @@ def _preview(rule: Rule) -> str:
     return f"{level} ({scope})"
 
 
+def _live(rule: Rule) -> str:
+    """The live column: checked by `mlplat verify`, or why the rule is plan-only."""
+    from mlplat.verify.coverage import LIVE_SCOPE, plan_only_reason
+
+    reason = plan_only_reason(rule)
+    if reason:
+        return f"plan-only: {reason}"
+    scope = LIVE_SCOPE.get(rule.id)
+    return f"yes (`mlplat verify`: {scope})" if scope else "yes (`mlplat verify`)"
+
+
 def render_matrix() -> str:
     lines = [BEGIN,
              "| rule | title | severity | controls | plan (`mlplat audit`) | "
@@ -30,7 +41,7 @@ def render_matrix() -> str:
     for rule in ALL_RULES:
         controls = "; ".join(str(c) for c in rule.controls)
         lines.append(f"| `{rule.id}` | {rule.title} | {rule.severity.label} | {controls} | "
-                     f"yes | {_preview(rule)} | planned (`mlplat verify`) |")
+                     f"yes | {_preview(rule)} | {_live(rule)} |")
     lines.append(END)
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from mlplat.cli.docs import docs
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
 from mlplat.cli.validate import validate
+from mlplat.cli.verify import verify
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
 
@@ -30,6 +31,12 @@ def cli() -> None:
 
 for _command in (plan, audit, cost, validate, cloud_init, docs):
     cli.add_command(_command)
+cli.add_command(verify)
+
+# -- mlplat diff (mlplat.cli.diff): plan diff between git revisions
+from mlplat.cli.diff import diff  # noqa: E402
+
+cli.add_command(diff)
 
 
 def main(argv: list[str] | None = None) -> None:

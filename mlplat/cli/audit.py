@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.cli.plans import plans_from
 from mlplat.config import ConfigError
-from mlplat.core.files import write_atomically
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -57,17 +56,15 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         return
     directory = stack_dir or STACK_DIR
     try:
-        if output is not None and not (output.parent or Path(".")).is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        check_output(output)
         explicit = waivers_path is not None
         waivers_file = waivers_path or directory / "waivers.yaml"
         waivers = (load_waivers(waivers_file, display_path(waivers_file))
                    if explicit or waivers_file.exists() else [])
         plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
         report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
-        text = RENDERERS[fmt](report)
-        if output is not None:
-            write_atomically(output, text)
+        deliver(RENDERERS[fmt](report), output,
+                f"{len(report.active)} findings, {'FAILED' if report.failed else 'passed'}")
     except (ConfigError, AuditInputError, WaiverError) as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
@@ -75,12 +72,6 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
     except OSError as error:
         fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
-
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        click.echo(f"Wrote {output} ({len(report.active)} findings, "
-                   f"{'FAILED' if report.failed else 'passed'})", err=True)
     if report.failed:
         raise SystemExit(EXIT_FAILED)
 

@@ -39,9 +39,17 @@ STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's sta
 @click.option("--no-cache", is_flag=True,
               help="Plan every stack afresh instead of reusing cached plans of unchanged "
                    "inputs (the fresh plans are cached).")
+# -- plan snapshots (mlplat.cli.plan_snapshots): plans/<stack>.json checked or refreshed
+@click.option("--check", "check_snapshots", is_flag=True,
+              help="Exit 1 naming each stack (default: every stack) whose committed "
+                   "snapshot plans/<stack>.json differs from its plan now.")
+@click.option("--write-snapshots", is_flag=True,
+              help="Write plans/<stack>.json for each stack (default: every stack, and "
+                   "remove snapshots of stacks that no longer exist).")
 def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
          json_dir: Path | None, stack_dir: Path | None, jobs: int, quiet: bool,
-         graph_path: Path | None, no_cache: bool) -> None:
+         graph_path: Path | None, no_cache: bool, check_snapshots: bool = False,
+         write_snapshots: bool = False) -> None:
     """Plan STACK offline: every resource `pulumi up` would create, with no credentials.
 
     Several stacks (or --all) are validated first, all of them, every problem in every
@@ -55,6 +63,10 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     from mlplat.stackfile import STACK_DIR, available_stacks
 
     directory = stack_dir or STACK_DIR
+    if check_snapshots or write_snapshots:
+        _snapshots(stacks, all_stacks, json_path, json_dir, directory, jobs, no_cache,
+                   write=write_snapshots, check=check_snapshots)
+        return
     try:
         names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
         outputs = _json_targets(names, json_path, json_dir)
@@ -93,6 +105,29 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
         from_cache = sum(cached for _, cached in results)
         console.print(f"{len(plans)} stacks planned, {total} resources in all"
                       + (f"; {from_cache} from the cache" if from_cache else ""), markup=False)
+
+
+def _snapshots(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
+               json_dir: Path | None, directory: Path, jobs: int, no_cache: bool, *,
+               write: bool, check: bool) -> None:
+    """--check / --write-snapshots, which replace the plan listing."""
+    from mlplat.cli.plan_snapshots import snapshot_command
+    from mlplat.plan import ProgramError
+
+    try:
+        if check and write:
+            raise ConfigError("--check and --write-snapshots: give one of them")
+        if all_stacks and stacks:
+            raise ConfigError("give STACK names or --all, not both")
+        if json_path is not None or json_dir is not None or no_cache:
+            raise ConfigError("--check and --write-snapshots take no --json, --json-dir "
+                              "or --no-cache")
+        snapshot_command(() if all_stacks else stacks, directory, jobs, write=write)
+    except ConfigError as error:
+        fail(str(error), EXIT_BAD_INPUT)
+    except ProgramError as error:
+        where = f"{error.stack}: " if error.stack else ""
+        fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
 
 def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:

@@ -14,6 +14,11 @@ one module per layer:
     metadata_db.py  mlplat:metadataDb (MetadataDbConfig, DbAlarmsConfig)
     shared_filesystem.py mlplat:sharedFilesystem (SharedFilesystemConfig, ThroughputMode)
     mlflow.py       mlplat:mlflow     (MlflowConfig, MlflowPermission)
+    onprem.py       mlplat:substrate, mlplat:onprem (OnpremConfig, Substrate: the on-prem
+                                       cluster, MinIO, CloudNativePG; AWS-only fields refused)
+    training.py     mlplat:training   (TrainingConfig, PoolQuotaConfig, QUEUE_LABEL)
+    serving.py      mlplat:serving    (ServingConfig, IngressConfig, AutoscalingConfig,
+                                       ModelRuntime, IngressController, LoadBalancerScheme)
     tenancy.py      mlplat:tenancy    (TenancyConfig, NamespaceConfig, QuotaConfig,
                                        ContainerDefaultsConfig, ServiceAccountConfig,
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
@@ -81,6 +86,15 @@ from mlplat.config.object_store import (
     BucketConfig,
     ObjectStoreConfig,
 )
+from mlplat.config.onprem import OnpremConfig, Substrate
+from mlplat.config.serving import (
+    AutoscalingConfig,
+    IngressConfig,
+    IngressController,
+    LoadBalancerScheme,
+    ModelRuntime,
+    ServingConfig,
+)
 from mlplat.config.shared_filesystem import SharedFilesystemConfig, ThroughputMode
 from mlplat.config.tenancy import (
     BucketAccessLevel,
@@ -92,6 +106,7 @@ from mlplat.config.tenancy import (
     ServiceAccountConfig,
     TenancyConfig,
 )
+from mlplat.config.training import QUEUE_LABEL, PoolQuotaConfig, TrainingConfig
 
 __all__ = [
     "ACCESS_LOG_PURPOSE",
@@ -103,6 +118,7 @@ __all__ = [
     "MIN_BACKUP_RETENTION_DAYS",
     "MIN_PROD_BACKUP_RETENTION_DAYS",
     "MLFLOW_SERVICE_ACCOUNT",
+    "QUEUE_LABEL",
     "REQUIRED_PURPOSES",
     "REQUIRED_TAGS",
     "RESERVED_TAG_PREFIXES",
@@ -110,6 +126,7 @@ __all__ = [
     "SUPPORTED_KUBERNETES_VERSIONS",
     "TAGS_ADDED_PER_RESOURCE",
     "AccessLogsConfig",
+    "AutoscalingConfig",
     "BlockStorageConfig",
     "BucketAccessLevel",
     "BucketConfig",
@@ -127,24 +144,33 @@ __all__ = [
     "EnvironmentConfig",
     "FlowLogsConfig",
     "GpuPoolConfig",
+    "IngressConfig",
+    "IngressController",
+    "LoadBalancerScheme",
     "MetadataDbConfig",
     "MlflowConfig",
     "MlflowPermission",
+    "ModelRuntime",
     "NamespaceConfig",
     "NatMode",
     "NetworkConfig",
     "ObjectStoreConfig",
+    "OnpremConfig",
     "PodSecurityLevel",
     "PoolPurpose",
+    "PoolQuotaConfig",
     "QuotaConfig",
     "ReclaimPolicy",
     "ServiceAccountConfig",
+    "ServingConfig",
     "SharedFilesystemConfig",
+    "Substrate",
     "SystemNodeGroupConfig",
     "TaintConfig",
     "TaintEffect",
     "TenancyConfig",
     "ThroughputMode",
+    "TrainingConfig",
     "environment_from_pulumi",
     "environment_from_stack_config",
     "load_stack_file",

@@ -96,6 +96,18 @@ Duration = Annotated[str, AfterValidator(_duration)]
 #: Days CloudWatch keeps a log group's events; only the values CloudWatch offers.
 RetentionDays = Annotated[int, AfterValidator(_retention_days)]
 
+#: Log retention when the config does not say: a year in prod (the control checkov applies,
+#: CKV_AWS_338, and what incident investigations reach back to), 90 days elsewhere.
+PROD_LOG_RETENTION_DAYS = 365
+NON_PROD_LOG_RETENTION_DAYS = 90
+
+
+def effective_log_retention_days(explicit: int | None, prod: bool) -> int:
+    """Retention as deployed: the explicit setting, else the tier's default."""
+    if explicit is not None:
+        return explicit
+    return PROD_LOG_RETENTION_DAYS if prod else NON_PROD_LOG_RETENTION_DAYS
+
 
 class Env(StrEnum):
     """Environment tier. `prod` switches on the strictest defaults."""

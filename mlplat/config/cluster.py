@@ -10,7 +10,7 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 from components import versions
 from mlplat import catalog
 from mlplat.config import cidrs
-from mlplat.config.base import RetentionDays, _Model
+from mlplat.config.base import DnsLabel, RetentionDays, _Model, effective_log_retention_days
 
 #: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
@@ -131,9 +131,31 @@ class ClusterConfig(_Model):
     system_node_group: SystemNodeGroupConfig = Field(
         default_factory=SystemNodeGroupConfig, description="System node group sizing."
     )
-    log_retention_days: RetentionDays = Field(
-        default=90, description="Days CloudWatch keeps control-plane logs."
+    log_retention_days: RetentionDays | None = Field(
+        default=None,
+        description="Days CloudWatch keeps control-plane logs. Unset: 365 in prod, 90 in dev "
+        "and staging.",
     )
+    # Strict: a switch that grants node access is written `true` or `false`.
+    node_session_manager: StrictBool = Field(
+        default=False,
+        description="Opt-in (break-glass): let operators open AWS Systems Manager Session "
+        "Manager shells on nodes. Adds a narrow inline policy to the node roles (session "
+        "channels and instance registration only; no Parameter Store reads, unlike the "
+        "AmazonSSMManagedInstanceCore managed policy). Off: nodes have no SSM permissions.",
+    )
+    privileged_namespaces: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Namespaces, besides kube-system and the platform's own system "
+        "namespaces (docs/security.md, \"Pod security\"), where the cluster-wide admission "
+        "policy allows privileged, hostNetwork, hostPID, hostIPC and hostPath pods. Team "
+        "namespaces never belong here.",
+    )
+
+    def effective_log_retention_days(self, prod: bool) -> int:
+        """Control-plane log retention as deployed: the explicit setting, else the tier's
+        default."""
+        return effective_log_retention_days(self.log_retention_days, prod)
 
     @field_validator("kubernetes_version")
     @classmethod

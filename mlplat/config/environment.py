@@ -18,6 +18,9 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:metadataDb: {...}    # optional: absent means no database
       mlplat:tenancy: {...}       # optional: absent means no team namespaces or access
       mlplat:mlflow: {...}        # optional: absent means no MLflow server
+      mlplat:monitoring: {...}    # optional: absent means no monitoring stack
+      mlplat:training: {...}      # optional: absent means no GPU queues or training operator
+      mlplat:serving: {...}       # optional: absent means no model serving
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -49,10 +52,14 @@ from mlplat.config.mlflow import (
     PROD_REPLICAS,
     MlflowConfig,
 )
+from mlplat.config.monitoring import MonitoringConfig, fit_to_the_environment
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
+from mlplat.config.onprem import OnpremConfig, Substrate, has_onprem_database, onprem_problems
+from mlplat.config.serving import IngressController, ServingConfig, check_serving
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
+from mlplat.config.training import TrainingConfig, check_training
 from mlplat.core.errors import broken_rules, format_validation_errors
 
 #: Karpenter's interruption queue is named `<team>-<env>` + this suffix; SQS caps queue names.
@@ -96,9 +103,26 @@ class EnvironmentConfig(_Model):
 
     team: DnsLabel = Field(description="Owning team; names resources and tags them.")
     env: Env = Field(description="Environment tier: dev, staging or prod.")
-    region: str = Field(
+    # --- substrate (issue #10): which composition builds the environment. The on-prem
+    # layer and its rules live in mlplat/config/onprem.py.
+    substrate: Substrate = Field(
+        default=Substrate.AWS,
+        description="Where the environment runs: `aws` (default; EKS, S3, RDS) or `onprem` "
+        "(an existing cluster given by `mlplat:onprem`, MinIO, CloudNativePG). AWS-only "
+        "layers are refused on `onprem`.",
+    )
+    onprem: OnpremConfig | None = Field(
+        default=None,
+        description="The on-prem cluster and data services; required on substrate `onprem`, "
+        "refused on `aws`.",
+    )
+    # --- end substrate
+    region: str | None = Field(
+        default=None,
+        validate_default=True,  # absent is an error on substrate aws
         description="AWS region, from `aws:region`: one of the regions listed in "
-        "mlplat/data/regions.yaml (AWS's region table, with the date it was checked)."
+        "mlplat/data/regions.yaml (AWS's region table, with the date it was checked). "
+        "Required on substrate `aws`, refused on `onprem`."
     )
     tags: dict[str, str] = Field(
         description="Tags on every taggable resource. Must include `cost-center`; `team` and "
@@ -162,6 +186,68 @@ class EnvironmentConfig(_Model):
         "MLflow's basic-auth app; needs metadataDb, objectStore with an `artifacts` bucket "
         "and tenancy. Absent: none; `{}` gives the defaults.",
     )
+
+    # ------------------------------------------------------------ monitoring (issue #12)
+    monitoring: MonitoringConfig | None = Field(
+        default=None,
+        description="Cluster-wide metrics, alerting, dashboards and log shipping "
+        "(kube-prometheus-stack, DCGM exporter, metrics-server, Fluent Bit). Absent: none; "
+        "`{}` gives the defaults.",
+    )
+
+    @field_validator("monitoring")
+    @classmethod
+    def _monitoring_fits_the_environment(
+        cls, value: MonitoringConfig | None, info: ValidationInfo
+    ) -> MonitoringConfig | None:
+        if value is not None:
+            environment = (f"{info.data['team']}-{info.data['env'].value}"
+                           if "team" in info.data and "env" in info.data else None)
+            return fit_to_the_environment(value, info.data.get("tenancy"), environment)
+        return value
+    # ------------------------------------------------------------ end monitoring
+    # --- training and serving layers: cross-layer rules live in their own modules.
+    training: TrainingConfig | None = Field(
+        default=None,
+        description="Kueue GPU queues (cluster-wide flavors, the team's ClusterQueue and "
+        "LocalQueues in the tenancy namespaces) and the JobSet operator. Absent: no queueing "
+        "and no training operator.",
+    )
+    serving: ServingConfig | None = Field(
+        default=None,
+        description="KServe in RawDeployment mode with model server runtimes and internal "
+        "ingress. Absent: no model serving; `{}` gives the defaults.",
+    )
+
+    @field_validator("training")
+    @classmethod
+    def _training_fits_the_environment(
+        cls, value: TrainingConfig | None, info: ValidationInfo
+    ) -> TrainingConfig | None:
+        if value is not None and info.data.get("substrate") is Substrate.ONPREM:
+            raise ValueError("is not available on substrate 'onprem' yet: GPU queues are "
+                             "built on the Karpenter GPU pools (mlplat:gpuPools), which are "
+                             "AWS-only")
+        if value is not None and "gpu_pools" in info.data:
+            check_training(value, info.data["gpu_pools"])
+        return value
+
+    @field_validator("serving")
+    @classmethod
+    def _serving_fits_the_environment(
+        cls, value: ServingConfig | None, info: ValidationInfo
+    ) -> ServingConfig | None:
+        if value is not None and "tenancy" in info.data and "env" in info.data:
+            if (info.data.get("substrate") is Substrate.ONPREM
+                    and value.ingress.controller is IngressController.AWS_LOAD_BALANCER):
+                raise ValueError("ingress.controller aws-load-balancer is AWS-only; on "
+                                 "substrate 'onprem' set ingress.controller: existing and "
+                                 "ingress.className to the cluster's IngressClass")
+            network = info.data.get("network")
+            check_serving(value, info.data["tenancy"], info.data["env"] is Env.PROD,
+                          network.internet_facing_load_balancers if network else None)
+        return value
+    # --- end of training and serving layers
 
     @field_validator("ephemeral")
     @classmethod
@@ -245,6 +331,8 @@ class EnvironmentConfig(_Model):
         for key, field, what in (("metadata_db", "metadataDb", "its backend store"),
                                  ("object_store", "objectStore", "its artifact store"),
                                  ("tenancy", "tenancy", "where it runs")):
+            if key == "metadata_db" and has_onprem_database(info.data):
+                continue  # on-prem the database is mlplat:onprem.metadataDb
             if key in info.data and info.data[key] is None:
                 raise ValueError(f"needs mlplat:{field} ({what}), which is absent")
         store = info.data.get("object_store")
@@ -285,7 +373,11 @@ class EnvironmentConfig(_Model):
 
     @field_validator("region")
     @classmethod
-    def _region(cls, value: str) -> str:
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("substrate", Substrate.AWS) is Substrate.AWS:
+                raise ValueError("required field is missing")
+            return value
         if catalog.REGIONS.partition_of(value) is None:
             raise ValueError(
                 f"{value!r} is not an AWS region (see mlplat/data/regions.yaml, checked "
@@ -325,7 +417,7 @@ class EnvironmentConfig(_Model):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
-        problems: list[str] = []  # every broken rule is reported, not the first
+        problems: list[str] = onprem_problems(self)  # every broken rule, not the first
         for key, expected in (("team", self.team), ("env", self.env.value)):
             if key in self.tags and self.tags[key] != expected:
                 problems.append(
@@ -335,14 +427,14 @@ class EnvironmentConfig(_Model):
             problems.append("network.natMode must be 'per-az' in prod (multi-AZ NAT)")
         if self.env is Env.PROD and self.cluster.endpoint.public_access:
             problems.append("cluster.endpoint.publicAccess is not allowed in prod")
-        partition = catalog.REGIONS.partition_of(self.region)
-        role_arns = {f"cluster.adminRoleArns[{index}]": arn
+        partition = catalog.REGIONS.partition_of(self.region or "")
+        role_arns: dict[str, str] = {f"cluster.adminRoleArns[{index}]": arn
                      for index, arn in enumerate(self.cluster.admin_role_arns)}
-        if self.tenancy is not None:
+        if self.tenancy is not None and self.tenancy.team_role_arn is not None:
             role_arns["tenancy.teamRoleArn"] = self.tenancy.team_role_arn
         for path, arn in role_arns.items():
             arn_partition = arn.split(":", 2)[1]
-            if arn_partition != partition:
+            if partition is not None and arn_partition != partition:
                 problems.append(
                     f"{path} is in partition {arn_partition!r} but "
                     f"aws:region {self.region!r} is in {partition!r}"
@@ -355,6 +447,16 @@ class EnvironmentConfig(_Model):
                     f"network.vpcCidr ({self.network.vpc_cidr}); list networks outside the VPC "
                     "(its nodes and pods are allowed already)"
                 )
+        # --- hardening: team namespaces never get host access (docs/security.md)
+        if self.tenancy is not None:
+            team = {ns.name_in(self.name) for ns in self.tenancy.namespaces}
+            for index, value in enumerate(self.cluster.privileged_namespaces):
+                if value in team:
+                    problems.append(
+                        f"cluster.privilegedNamespaces[{index}] ({value}) is a team namespace; "
+                        "team pods never get host access"
+                    )
+        # ---
         queue_name = f"{self.name}{INTERRUPTION_QUEUE_SUFFIX}"
         if len(queue_name) > SQS_QUEUE_NAME_MAX:
             problems.append(

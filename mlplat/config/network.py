@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from mlplat.config import cidrs
-from mlplat.config.base import RetentionDays, _Model
+from mlplat.config.base import RetentionDays, _Model, effective_log_retention_days
+
+#: An S3 bucket name (no wildcards: the endpoint policy names whole buckets).
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 #: The subnet layout (components/aws/network.py) has room for six AZs.
 MAX_AVAILABILITY_ZONES = 6
@@ -23,15 +27,20 @@ class NatMode(StrEnum):
 class FlowLogsConfig(_Model):
     """VPC flow logs, always on; only their retention is tunable."""
 
-    retention_days: RetentionDays = Field(
-        default=90,
-        description="Days CloudWatch keeps VPC flow logs (a CloudWatch-allowed value).",
+    retention_days: RetentionDays | None = Field(
+        default=None,
+        description="Days CloudWatch keeps VPC flow logs (a CloudWatch-allowed value). "
+        "Unset: 365 in prod, 90 in dev and staging.",
     )
     traffic_type: str = Field(
         default="ALL",
         pattern="^(ALL|ACCEPT|REJECT)$",
         description="Which traffic to log: ALL, ACCEPT or REJECT.",
     )
+
+    def effective_retention_days(self, prod: bool) -> int:
+        """Retention as deployed: the explicit setting, else the tier's default."""
+        return effective_log_retention_days(self.retention_days, prod)
 
 
 class NetworkConfig(_Model):
@@ -56,6 +65,35 @@ class NetworkConfig(_Model):
     flow_logs: FlowLogsConfig = Field(
         default_factory=FlowLogsConfig, description="VPC flow log settings."
     )
+    # Strict, like every switch that opens something to the internet.
+    internet_facing_load_balancers: StrictBool = Field(
+        default=False,
+        description="Opt-in: tag the public subnets `kubernetes.io/role/elb` so load "
+        "balancers can be internet-facing, and let Services/Ingresses ask for the "
+        "`internet-facing` scheme. Off: load balancers are internal only, and an admission "
+        "policy rejects Services of type LoadBalancer that are not explicitly internal.",
+    )
+
+    s3_endpoint_extra_buckets: list[str] = Field(
+        default_factory=list,
+        description="Opt-in: names of S3 buckets in OTHER accounts that nodes and pods may "
+        "reach through the VPC's S3 gateway endpoint (e.g. a shared dataset bucket). The "
+        "endpoint policy always allows this account's buckets and the AWS-owned buckets "
+        "nodes need (ECR image layers, Amazon Linux repositories); everything else is denied.",
+    )
+
+    @field_validator("s3_endpoint_extra_buckets")
+    @classmethod
+    def _bucket_names(cls, values: list[str]) -> list[str]:
+        for index, value in enumerate(values):
+            if not _BUCKET_NAME.fullmatch(value):
+                raise ValueError(
+                    f"item {index} ({value!r}) is not an S3 bucket name (3-63 of a-z, 0-9, "
+                    "'.', '-'; no wildcards)"
+                )
+        if len(set(values)) != len(values):
+            raise ValueError("duplicate bucket names")
+        return values
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -112,7 +112,9 @@ def guardrail_violations(environment: EnvironmentConfig, org: OrgGuardrails, sou
     def broken(field: str, what: str, guardrail: str) -> None:
         problems.append(f"{source}: {field}: {what} (guardrail {guardrail} in {org_source})")
 
-    if org.allowed_regions is not None and environment.region not in org.allowed_regions:
+    # An on-prem environment has no region (mlplat:substrate onprem).
+    if org.allowed_regions is not None and environment.region is not None \
+            and environment.region not in org.allowed_regions:
         broken("aws:region", f"{environment.region} is not an allowed region",
                f"allowedRegions: {', '.join(org.allowed_regions)}")
     for tag in org.required_tags:

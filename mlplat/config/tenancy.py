@@ -272,8 +272,10 @@ class TenancyConfig(_Model):
 
     Absent from a stack: no team namespaces and no team access (cluster admins only)."""
 
-    team_role_arn: str = Field(
-        description="AWS only: the IAM role the team's people assume "
+    team_role_arn: str | None = Field(
+        default=None,
+        description="AWS only (required there, refused on-prem, where the cluster's own "
+        "authentication puts people in `group`): the IAM role the team's people assume "
         "(`arn:<partition>:iam::<account>:role/<path/>name`). It gets an EKS access entry "
         "mapping it to `group` and nothing else: what the group may do is the namespaced "
         "RBAC below. Must be in the region's partition and not one of "
@@ -306,8 +308,8 @@ class TenancyConfig(_Model):
 
     @field_validator("team_role_arn")
     @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if not IAM_ROLE_ARN.fullmatch(value):
+    def _role_arn(cls, value: str | None) -> str | None:
+        if value is not None and not IAM_ROLE_ARN.fullmatch(value):
             raise ValueError(f"{value!r} is not an IAM role ARN")
         return value
 

@@ -173,7 +173,8 @@ def _where(loc: Location, message: str, model: type[BaseModel] | None,
         names = "|".join(re.escape(name) for name in _field_names(target))
         mentioned = list(dict.fromkeys(
             match.group(1) for match in re.finditer(
-                rf"(?<![\w.])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\[])",
+                # A quoted word is a value ('training' the pool), not the field.
+                rf"(?<![\w.'])((?:{names})(?:\.\w+|\[\d+\])*)(?![\w\['])",
                 message.partition(";")[0])
         )) if names else []
         if mentioned:

@@ -4,7 +4,8 @@
     python -m mlplat.docgen --check    # or: mlplat docs --check — exit 1 if anything is stale
 
 Generated: docs/configuration.md (config models), the inputs tables of
-cloud-init/README.md (cloud-init input models), the variable table of every Ansible
+cloud-init/README.md (cloud-init input models), the reviewer's IAM policy in
+docs/verify.md (mlplat.verify.coverage), the variable table of every Ansible
 role README (its meta/argument_specs.yml), the module map of docs/architecture.md
 (module docstrings and role descriptions), the version matrix of docs/upgrades.md
 (components/versions.py) and docs/components/reference.md (each component's typed
@@ -55,6 +56,10 @@ def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
         GeneratedDoc(version_matrix.UPGRADES, version_matrix.render_upgrades),
         GeneratedDoc(component_reference.TARGET, component_reference.render, partial=False),
     ]
+    # docs/verify.md: the reviewer's read-only IAM policy (live-verify branch).
+    from mlplat.verify import docs as verify_docs
+
+    docs.append(GeneratedDoc(verify_docs.RUNBOOK, verify_docs.render_runbook))
     for role_dir in roles.role_dirs(roles_dir or roles.ROLES_DIR):
         docs.append(GeneratedDoc(role_dir / "README.md",
                                  functools.partial(roles.render_readme, role_dir)))

@@ -147,5 +147,6 @@ def plan_environment(config: EnvironmentConfig, stack: str = "test") -> Plan:
 def stack_config_of(config: EnvironmentConfig) -> dict[str, Any]:
     """The namespaced stack config that parses back into `config`."""
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
-    region = data.pop("region")
-    return {"aws:region": region, **{f"mlplat:{key}": value for key, value in data.items()}}
+    region = data.pop("region", None)  # absent on substrate onprem
+    namespaced = {f"mlplat:{key}": value for key, value in data.items()}
+    return namespaced if region is None else {"aws:region": region, **namespaced}

@@ -53,6 +53,7 @@ PROVIDER_MODULES: tuple[str, ...] = (
     "pulumi_aws.sns",
     "pulumi_aws.sqs",
     "pulumi_aws.vpc",
+    "pulumi_kubernetes.admissionregistration.v1",
     "pulumi_kubernetes.apiextensions",
     "pulumi_kubernetes.apps.v1",
     "pulumi_kubernetes.batch.v1",

@@ -15,11 +15,13 @@ from policies.rules import (
     rds,
     s3,
     tags,
+    training_serving,
 )
 
 ALL_RULES: tuple[Rule, ...] = tuple(sorted(
     (*s3.RULES, *kms.RULES, *rds.RULES, *eks.RULES, *compute.RULES, *iam.RULES,
-     *network.RULES, *observability.RULES, *kubernetes.RULES, *helm.RULES, *tags.RULES),
+     *network.RULES, *observability.RULES, *kubernetes.RULES, *helm.RULES, *tags.RULES,
+     *training_serving.RULES),
     key=lambda rule: rule.id))
 
 _BY_ID = {rule.id: rule for rule in ALL_RULES}

@@ -160,6 +160,8 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "ReplicaSet": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    # KServe model server runtimes: a pod spec inline (components/k8s/kserve.py).
+    "ClusterServingRuntime": ("spec",),
 }
 
 WORKLOAD_TYPES: tuple[str, ...] = (
@@ -170,6 +172,7 @@ WORKLOAD_TYPES: tuple[str, ...] = (
     "kubernetes:apps/v1:ReplicaSet",
     "kubernetes:batch/v1:Job",
     "kubernetes:batch/v1:CronJob",
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
 )
 
 
@@ -190,3 +193,15 @@ def containers(record: ResourceRecord) -> Iterator[dict[str, Any]]:
 
 def container_name(container: dict[str, Any]) -> str:
     return str(container.get("name", "?"))
+
+
+def walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every (path, value) of nested dicts and lists, the root first; list items are
+    named by their index."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, (*path, str(index)))

@@ -1,7 +1,9 @@
-"""EKS clusters: API endpoint exposure, secrets encryption, logs, authentication, version."""
+"""EKS clusters: API endpoint exposure, secrets encryption, logs, authentication, version;
+the VPC CNI add-on enforcing NetworkPolicies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from mlplat.config.cluster import SUPPORTED_KUBERNETES_VERSIONS
@@ -10,6 +12,7 @@ from policies.model import Rule, Severity, baseline, cis_eks, fsbp
 from policies.rules._helpers import WORLD_V4, WORLD_V6, as_list, dig, first, truthy
 
 CLUSTER = "aws:eks/cluster:Cluster"
+ADDON = "aws:eks/addon:Addon"
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
 
@@ -64,6 +67,19 @@ def check_version(cluster: ResourceRecord, plan: Plan) -> Iterator[str]:
     if version not in SUPPORTED_KUBERNETES_VERSIONS:
         yield (f"Kubernetes version {version or 'unset (floats to the EKS default)'} is not "
                f"one this mlplat release supports ({', '.join(SUPPORTED_KUBERNETES_VERSIONS)})")
+
+
+def check_network_policy(addon: ResourceRecord, plan: Plan) -> Iterator[str]:
+    if addon.inputs.get("addon_name") != "vpc-cni":
+        return
+    raw = addon.inputs.get("configuration_values")
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
+        values = {}
+    if not isinstance(values, dict) or not truthy(values.get("enableNetworkPolicy")):
+        yield ("vpc-cni runs without enableNetworkPolicy: NetworkPolicies are accepted by the "
+               "API but not enforced")
 
 
 RULES: tuple[Rule, ...] = (
@@ -130,5 +146,14 @@ RULES: tuple[Rule, ...] = (
         remediation="Set version to one of mlplat.config.SUPPORTED_KUBERNETES_VERSIONS.",
         controls=(fsbp("EKS.2"),),
         resource_types=(CLUSTER,), check=check_version,
+    ),
+    Rule(
+        id="MLP-EKS-008", title="The VPC CNI enforces Kubernetes NetworkPolicies",
+        severity=Severity.HIGH,
+        rationale="Without the CNI's network policy agent, the default-deny policies of team "
+                  "namespaces exist in the API and isolate nothing.",
+        remediation='Set the vpc-cni add-on configuration {"enableNetworkPolicy": "true"}.',
+        controls=(cis_eks("4.3.1"), baseline("tenant-isolation")),
+        resource_types=(ADDON,), check=check_network_policy,
     ),
 )

@@ -1,4 +1,5 @@
-"""Helm releases: pinned charts from trusted transports; Grafana without anonymous access."""
+"""Helm releases: pinned charts from trusted transports; Grafana without anonymous access;
+nothing exposed outside the cluster; no credentials inline in chart values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from mlplat.plan.model import Plan, ResourceRecord
 from policies.model import Rule, Severity, baseline
-from policies.rules._helpers import dig, truthy
+from policies.rules._helpers import dig, truthy, walk
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 #: MAJOR.MINOR.PATCH with optional pre-release/build, optional leading v: no ranges.
@@ -56,6 +57,47 @@ def check_grafana_anonymous(release: ResourceRecord, plan: Plan) -> Iterator[str
                    f"{anonymous.get('org_role', 'Viewer')})")
 
 
+#: Service types that reach a Service from outside the cluster.
+EXPOSED_SERVICE_TYPES = frozenset({"LoadBalancer", "NodePort"})
+#: The AWS Load Balancer Controller's scheme annotation; its default is internet-facing.
+ALB_SCHEME = "alb.ingress.kubernetes.io/scheme"
+
+
+def check_not_exposed(release: ResourceRecord, plan: Plan) -> Iterator[str]:
+    values = release.inputs.get("values")
+    if not isinstance(values, dict):
+        return
+    for path, value in walk(values):
+        if not path or not isinstance(value, dict):
+            continue
+        where = ".".join(path)
+        if path[-1] == "service" and value.get("type") in EXPOSED_SERVICE_TYPES:
+            yield f"{where}.type is {value['type']}: reachable from outside the cluster"
+        if path[-1] == "ingress" and truthy(value.get("enabled")):
+            annotations = value.get("annotations") or {}
+            alb = (value.get("ingressClassName") == "alb"
+                   or annotations.get("kubernetes.io/ingress.class") == "alb")
+            if alb and annotations.get(ALB_SCHEME) != "internal":
+                yield (f"{where} is an ALB ingress without {ALB_SCHEME}: internal "
+                       "(internet-facing by default)")
+
+
+#: Chart value keys that hold credentials (Grafana's admin password; Alertmanager receivers'
+#: Slack/webhook URLs, PagerDuty keys and SMTP passwords in an inline `alertmanager.config`).
+CREDENTIAL_KEYS = frozenset({"adminPassword", "api_url", "slack_api_url", "routing_key",
+                             "service_key", "auth_password", "auth_secret", "webhook_url"})
+
+
+def check_no_inline_credentials(release: ResourceRecord, plan: Plan) -> Iterator[str]:
+    values = release.inputs.get("values")
+    if not isinstance(values, dict):
+        return
+    for path, value in walk(values):
+        if path and path[-1] in CREDENTIAL_KEYS and isinstance(value, str) and value:
+            yield (f"{'.'.join(path)} holds a credential in the chart values (stored in the "
+                   "Helm release and the Pulumi state in plain text)")
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="MLP-HELM-001", title="Helm release pins its chart version",
@@ -91,5 +133,27 @@ RULES: tuple[Rule, ...] = (
         remediation="Set grafana.ini auth.anonymous.enabled=false in the chart values.",
         controls=(baseline("authentication"),),
         resource_types=(RELEASE,), check=check_grafana_anonymous,
+    ),
+    Rule(
+        id="MLP-HELM-004", title="Helm release exposes nothing outside the cluster",
+        severity=Severity.HIGH,
+        rationale="Monitoring UIs and exporters (Grafana, Prometheus, Alertmanager) behind a "
+                  "LoadBalancer, NodePort or internet-facing ingress show cluster internals "
+                  "and accept queries from anyone who reaches them.",
+        remediation="Keep services ClusterIP; expose through an internal ingress "
+                    "(alb.ingress.kubernetes.io/scheme: internal) only.",
+        controls=(baseline("network-isolation"),),
+        resource_types=(RELEASE,), check=check_not_exposed,
+    ),
+    Rule(
+        id="MLP-HELM-005", title="Helm release values hold no credentials",
+        severity=Severity.HIGH,
+        rationale="Chart values are stored in the Helm release Secret and in the Pulumi "
+                  "state and plan as plain values; a password or webhook URL there leaks to "
+                  "anyone who can read either.",
+        remediation="Put credentials in a Kubernetes Secret built from Pulumi secrets and "
+                    "reference it (Grafana admin.existingSecret, Alertmanager configSecret).",
+        controls=(baseline("secrets-management"),),
+        resource_types=(RELEASE,), check=check_no_inline_credentials,
     ),
 )

@@ -27,6 +27,10 @@ ESCALATION_ACTIONS = (
     "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:UpdateAssumeRolePolicy",
     "iam:AddUserToGroup", "iam:CreateUser", "iam:CreateRole",
 )
+#: Managed policies too broad for a node role: SSM core reads every SSM parameter of the
+#: account (`ssm:GetParameter(s)` on `*`) for whatever holds the node's credentials.
+BROAD_NODE_POLICIES = ("AmazonSSMManagedInstanceCore", "AmazonSSMFullAccess",
+                       "AmazonEC2RoleforSSM")
 ADMIN_POLICY_ARNS = ("arn:aws:iam::aws:policy/AdministratorAccess",
                      "arn:aws:iam::aws:policy/IAMFullAccess",
                      "arn:aws:iam::aws:policy/PowerUserAccess")
@@ -86,6 +90,14 @@ def check_inline_admin(record: ResourceRecord, plan: Plan) -> Iterator[str]:
             yield f"statement {s.get('Sid', '(no Sid)')} allows iam:* (full IAM administration)"
 
 
+def check_broad_node_policy(attachment: ResourceRecord, plan: Plan) -> Iterator[str]:
+    arn = str(attachment.inputs.get("policy_arn", ""))
+    name = arn.rsplit("/", 1)[-1]
+    if ":iam::aws:policy/" in arn and name in BROAD_NODE_POLICIES:
+        yield (f"{name} is attached: it lets whatever holds this role's credentials read "
+               "every SSM parameter of the account")
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="MLP-IAM-001", title="IAM policy does not allow '*' actions on '*' resources",
@@ -131,5 +143,16 @@ RULES: tuple[Rule, ...] = (
         remediation="Grant the specific managed or inline policies the role needs.",
         controls=(fsbp("IAM.1"), cis_eks("4.1.1")),
         resource_types=(*POLICY_TYPES, ROLE, ATTACHMENT), check=check_inline_admin,
+    ),
+    Rule(
+        id="MLP-IAM-006", title="No broad SSM managed policy is attached",
+        severity=Severity.MEDIUM,
+        rationale="AmazonSSMManagedInstanceCore grants ssm:GetParameter(s) on every parameter; "
+                  "on a node role, any pod that reaches the node's credentials (hostNetwork) "
+                  "reads them all. Session Manager needs far less.",
+        remediation="Drop it; for break-glass shells set cluster.nodeSessionManager (a narrow "
+                    "inline policy without parameter reads).",
+        controls=(fsbp("IAM.21"), baseline("least-privilege")),
+        resource_types=(ATTACHMENT,), check=check_broad_node_policy,
     ),
 )

@@ -30,6 +30,9 @@ LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+ADMISSION_BINDING = (
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
 TEAM_LABEL = "mlplat.io/team"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_ACCEPTED = ("restricted", "baseline")
@@ -171,6 +174,26 @@ def check_cluster_admin(binding: ResourceRecord, plan: Plan) -> Iterator[str]:
 
 _WORKLOADS = WORKLOAD_TYPES
 _NS = (NAMESPACE,)
+def check_any_namespace_psa(namespace: ResourceRecord, plan: Plan) -> Iterator[str]:
+    if PSA_ENFORCE not in k8s_labels(namespace):
+        yield (f"namespace {_shown(namespace)} carries no {PSA_ENFORCE} label: Pod Security "
+               "Admission enforces nothing there")
+
+
+def check_binding_denies(binding: ResourceRecord, plan: Plan) -> Iterator[str]:
+    actions = [str(a) for a in as_list(dig(binding.inputs, "spec", "validationActions"))]
+    if "Deny" not in actions:
+        yield (f"admission policy binding {_shown(binding)} only "
+               f"{' and '.join(actions) or 'does nothing'} (validationActions lacks Deny)")
+
+
+def check_policy_fails_closed(policy: ResourceRecord, plan: Plan) -> Iterator[str]:
+    # Unset means Fail (the API default); only an explicit Ignore fails open.
+    if dig(policy.inputs, "spec", "failurePolicy") == "Ignore":
+        yield (f"admission policy {_shown(policy)} has failurePolicy Ignore: an evaluation "
+               "error lets the object in")
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="MLP-K8S-001", title="Team namespace enforces a Pod Security Standard",
@@ -300,5 +323,34 @@ RULES: tuple[Rule, ...] = (
         remediation="Bind a narrower ClusterRole, or a Role in the team namespace.",
         controls=(cis_eks("4.1.1"), cis_k8s("5.1.1")),
         resource_types=(CLUSTER_ROLE_BINDING, ROLE_BINDING), check=check_cluster_admin,
+    ),
+    Rule(
+        id="MLP-K8S-020", title="Admission policy bindings deny, not only warn or audit",
+        severity=Severity.HIGH,
+        rationale="A ValidatingAdmissionPolicyBinding with only Warn or Audit lets every "
+                  "violating pod or Service in; the cluster-wide pod security and load "
+                  "balancer policies are controls only when they deny.",
+        remediation="Set spec.validationActions to include Deny.",
+        controls=(cis_k8s("5.2.1"), baseline("tenant-isolation")),
+        resource_types=(ADMISSION_BINDING,), check=check_binding_denies,
+    ),
+    Rule(
+        id="MLP-K8S-021", title="Admission policies fail closed",
+        severity=Severity.MEDIUM,
+        rationale="With failurePolicy Ignore, a CEL error (a field of an unexpected shape) "
+                  "admits the object the policy exists to stop.",
+        remediation="Set spec.failurePolicy to Fail (or leave it unset).",
+        controls=(cis_k8s("5.2.1"), baseline("tenant-isolation")),
+        resource_types=(ADMISSION_POLICY,), check=check_policy_fails_closed,
+    ),
+    Rule(
+        id="MLP-K8S-022", title="Every namespace mlplat creates enforces a Pod Security level",
+        severity=Severity.MEDIUM,
+        rationale="A namespace without the PSA enforce label admits any pod the cluster-wide "
+                  "policy does not cover (capabilities, seccomp, users); platform namespaces "
+                  "state their level (privileged included) so a reviewer sees it.",
+        remediation="Label the namespace pod-security.kubernetes.io/enforce with its level.",
+        controls=(cis_k8s("5.2.1"), pss("enforce label")),
+        resource_types=(NAMESPACE,), check=check_any_namespace_psa,
     ),
 )

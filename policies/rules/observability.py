@@ -19,6 +19,18 @@ def check_retention(group: ResourceRecord, plan: Plan) -> Iterator[str]:
         yield "no retention: logs are kept (and billed) forever"
 
 
+#: Retention prod log groups keep at least (the one year checkov's CKV_AWS_338 asks for).
+PROD_MIN_RETENTION_DAYS = 365
+
+
+def check_prod_retention(group: ResourceRecord, plan: Plan) -> Iterator[str]:
+    tags = group.inputs.get("tags")
+    days = group.inputs.get("retention_in_days")
+    if (isinstance(tags, dict) and tags.get("env") == "prod" and isinstance(days, int)
+            and 0 < days < PROD_MIN_RETENTION_DAYS):
+        yield f"prod log group keeps {days} days, below {PROD_MIN_RETENTION_DAYS}"
+
+
 def check_log_key(group: ResourceRecord, plan: Plan) -> Iterator[str]:
     if not group.inputs.get("kms_key_id"):
         yield "log group is not encrypted with a customer KMS key"
@@ -70,5 +82,14 @@ RULES: tuple[Rule, ...] = (
         remediation="Set kms_master_key_id to a key whose policy admits the publishers.",
         controls=(fsbp("SNS.1"), baseline("encryption-at-rest")),
         resource_types=(TOPIC,), check=check_topic,
+    ),
+    Rule(
+        id="MLP-LOG-003", title="Prod log groups keep at least a year",
+        severity=Severity.MEDIUM,
+        rationale="Incident investigations and audits reach back months; prod control-plane, "
+                  "flow and database logs are kept a year (CKV_AWS_338's bar).",
+        remediation="Leave the retention settings unset in prod (365 days), or set >= 365.",
+        controls=(baseline("logging"),),
+        resource_types=(LOG_GROUP,), check=check_prod_retention,
     ),
 )

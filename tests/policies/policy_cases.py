@@ -223,6 +223,50 @@ def default_sg(ingress: list[dict[str, Any]] | None = None) -> ResourceRecord:
                   {"vpc_id": "vpc-1", "ingress": ingress or [], "egress": [], "tags": TAGS})
 
 
+def egress_rule(**changes: Any) -> ResourceRecord:
+    return record("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "egress",
+                  {"security_group_id": "sg-1", "from_port": 443, "to_port": 443,
+                   "ip_protocol": "tcp", "cidr_ipv4": "0.0.0.0/0", "tags": TAGS, **changes})
+
+
+def legacy_group(egress: list[dict[str, Any]]) -> ResourceRecord:
+    return record("aws:ec2/securityGroup:SecurityGroup", "group",
+                  {"vpc_id": "vpc-1", "description": "g", "ingress": [], "egress": egress,
+                   "tags": TAGS})
+
+
+OWN_BUCKETS = {"Sid": "ThisAccountsBuckets", "Effect": "Allow", "Principal": "*",
+               "Action": "s3:*", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:ResourceAccount": ACCOUNT}}}
+
+
+def s3_endpoint(*statements: dict[str, Any], with_policy: bool = True) -> ResourceRecord:
+    inputs = {"vpc_id": "vpc-1", "service_name": "com.amazonaws.eu-west-1.s3",
+              "vpc_endpoint_type": "Gateway", "tags": TAGS}
+    if with_policy:
+        inputs["policy"] = policy(*(statements or (OWN_BUCKETS,)))
+    return record("aws:ec2/vpcEndpoint:VpcEndpoint", "s3-endpoint", inputs)
+
+
+def vpc_with_acl(managed: bool = True) -> list[ResourceRecord]:
+    vpc = record("aws:ec2/vpc:Vpc", "vpc", {"cidr_block": "10.40.0.0/16", "tags": TAGS})
+    subnet = record("aws:ec2/subnet:Subnet", "subnet",
+                    {"vpc_id": "vpc-1", "cidr_block": "10.40.0.0/19", "tags": TAGS}, (vpc,))
+    if not managed:
+        return [vpc, subnet]
+    rule = {"rule_no": 100, "action": "allow", "protocol": "-1", "cidr_block": "0.0.0.0/0",
+            "from_port": 0, "to_port": 0}
+    acl = record("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl", "default-nacl",
+                 {"default_network_acl_id": "acl-1", "subnet_ids": ["subnet-1"],
+                  "ingress": [rule], "egress": [rule], "tags": TAGS}, (subnet,))
+    return [vpc, subnet, acl]
+
+
+def subnet(**tags: str) -> ResourceRecord:
+    return record("aws:ec2/subnet:Subnet", "subnet",
+                  {"vpc_id": "vpc-1", "cidr_block": "10.40.224.0/22", "tags": {**TAGS, **tags}})
+
+
 # Kubernetes -----------------------------------------------------------------------------------
 
 NS = "team-a"
@@ -283,6 +327,36 @@ def release(**changes: Any) -> ResourceRecord:
               "repositoryOpts": {"repo": "https://grafana.github.io/helm-charts"},
               "values": {"grafana.ini": {"auth.anonymous": {"enabled": False}}}}
     return record("kubernetes:helm.sh/v3:Release", "grafana", {**inputs, **changes})
+
+
+def admission_policy(**spec: Any) -> ResourceRecord:
+    return record("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+                  "vap", {"metadata": {"name": "mlplat-host-isolation"},
+                          "spec": {"failurePolicy": "Fail",
+                                   "validations": [{"expression": "!object.spec.hostPID"}],
+                                   **spec}})
+
+
+def admission_binding(actions: tuple[str, ...] = ("Deny",)) -> ResourceRecord:
+    return record(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+        "vap-binding", {"metadata": {"name": "mlplat-host-isolation"},
+                        "spec": {"policyName": "mlplat-host-isolation",
+                                 "validationActions": list(actions)}})
+
+
+def addon(configuration: dict[str, str] | None = None) -> ResourceRecord:
+    values = {"enableNetworkPolicy": "true"} if configuration is None else configuration
+    return record("aws:eks/addon:Addon", "vpc-cni",
+                  {"cluster_name": "eks", "addon_name": "vpc-cni",
+                   "addon_version": "v1.20.4-eksbuild.1",
+                   "configuration_values": json.dumps(values), "tags": TAGS})
+
+
+def platform_namespace(labels: dict[str, str] | None = None) -> ResourceRecord:
+    return record("kubernetes:core/v1:Namespace", "platform-ns", {
+        "metadata": {"name": "mlplat-system", "labels": labels if labels is not None else {
+            "pod-security.kubernetes.io/enforce": "restricted"}}})
 
 
 # The cases -----------------------------------------------------------------------------------
@@ -365,6 +439,7 @@ CASES: tuple[Case, ...] = (
     Case("MLP-EKS-006", _one(cluster),
          _one(cluster, access_config={"authentication_mode": "API_AND_CONFIG_MAP"}), "eks"),
     Case("MLP-EKS-007", _one(cluster), _one(cluster, version="1.27"), "eks"),
+    Case("MLP-EKS-008", _one(addon), _one(addon, configuration={}), "vpc-cni"),
     Case("MLP-EC2-001", _one(launch_template), _one(launch_template, tokens="optional"), "lt"),
     Case("MLP-EC2-002", _one(node_class), _one(node_class, hops=2), "nodeclass"),
     Case("MLP-EC2-003", _one(launch_template), _one(launch_template, encrypted="false"), "lt"),
@@ -380,12 +455,22 @@ CASES: tuple[Case, ...] = (
                            "Action": "sts:AssumeRole"}), "role"),
     Case("MLP-IAM-005", _one(attachment),
          _one(attachment, arn="arn:aws:iam::aws:policy/AdministratorAccess"), "attach"),
+    Case("MLP-IAM-006", _one(attachment),
+         _one(attachment, arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"), "attach"),
     Case("MLP-NET-001", _one(ingress_rule), _one(ingress_rule, cidr_ipv4="0.0.0.0/0"),
          "ingress"),
     Case("MLP-NET-002", _one(ingress_rule, cidr_ipv6="fd00::/8"),
          _one(ingress_rule, cidr_ipv6="::/0"), "ingress"),
     Case("MLP-NET-003", _one(default_sg),
          _one(default_sg, ingress=[{"protocol": "-1", "self": True}]), "default-sg"),
+    Case("MLP-NET-004", _one(s3_endpoint), _one(s3_endpoint, with_policy=False),
+         "s3-endpoint"),
+    Case("MLP-NET-005", _one(egress_rule), _one(egress_rule, ip_protocol="-1"), "egress"),
+    Case("MLP-NET-006", _many(vpc_with_acl), _many(vpc_with_acl, managed=False), "vpc"),
+    Case("MLP-NET-007", _one(subnet, **{"kubernetes.io/role/internal-elb": "1"}),
+         _one(subnet, **{"kubernetes.io/role/elb": "1"}), "subnet"),
+    Case("MLP-LOG-003", _one(log_group, tags={**TAGS, "env": "prod"}, retention_in_days=365),
+         _one(log_group, tags={**TAGS, "env": "prod"}), "logs"),
     Case("MLP-LOG-001", _one(log_group), _one(log_group, retention_in_days=0), "logs"),
     Case("MLP-LOG-002", _one(log_group), lambda: [record(
         "aws:cloudwatch/logGroup:LogGroup", "logs",
@@ -426,10 +511,21 @@ CASES: tuple[Case, ...] = (
          _one(release, values={"grafana.ini": {"auth.anonymous": {"enabled": True,
                                                                   "org_role": "Admin"}}}),
          "grafana"),
+    Case("MLP-K8S-022", _one(platform_namespace),
+         _one(platform_namespace, labels={"app.kubernetes.io/managed-by": "mlplat"}),
+         "platform-ns"),
+    Case("MLP-K8S-020", _one(admission_binding), _one(admission_binding, actions=("Warn",)),
+         "vap-binding"),
+    Case("MLP-K8S-021", _one(admission_policy), _one(admission_policy, failurePolicy="Ignore"),
+         "vap"),
     Case("MLP-HELM-001", _one(release), _one(release, version=None), "grafana"),
     Case("MLP-HELM-002", _one(release), _one(release, version="^10.1.0"), "grafana"),
     Case("MLP-HELM-003", _one(release),
          _one(release, repositoryOpts={"repo": "http://charts.example.com"}), "grafana"),
+    Case("MLP-HELM-004", _one(release),
+         _one(release, values={"service": {"type": "LoadBalancer"}}), "grafana"),
+    Case("MLP-HELM-005", _one(release, values={"admin": {"existingSecret": "grafana-admin"}}),
+         _one(release, values={"adminPassword": "hunter2"}), "grafana"),
     Case("MLP-TAG-001", _one(queue), _one(queue, tags=without(TAGS, "managed-by")), "queue"),
 )
 
@@ -444,7 +540,73 @@ EXTRA_FAILURES: tuple[Case, ...] = (
     Case("MLP-IAM-005", _one(role_policy),
          lambda: [role_policy({"Sid": "IamAdmin", "Effect": "Allow", "Action": "iam:*",
                                "Resource": f"arn:aws:iam::{ACCOUNT}:role/x"})], "role-policy"),
+    Case("MLP-NET-004", _one(s3_endpoint),
+         lambda: [s3_endpoint({**OWN_BUCKETS, "Condition": None})], "s3-endpoint"),
+    Case("MLP-NET-005", lambda: [legacy_group([{"protocol": "tcp", "from_port": 443,
+                                                 "to_port": 443,
+                                                 "cidr_blocks": ["0.0.0.0/0"]}])],
+         lambda: [legacy_group([{"protocol": "-1", "from_port": 0, "to_port": 0,
+                                 "ipv6_cidr_blocks": ["::/0"]}])], "group"),
+    Case("MLP-HELM-004", _one(release, values={"ingress": {
+             "enabled": True, "ingressClassName": "alb",
+             "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"}}}),
+         _one(release, values={"grafana": {"ingress": {"enabled": True,
+                                                       "ingressClassName": "alb"}}}),
+         "grafana"),
+    Case("MLP-HELM-005", _one(release),
+         _one(release, values={"alertmanager": {"config": {"receivers": [
+             {"name": "t", "slack_configs": [{"api_url": "https://hooks.example/x"}]}]}}}),
+         "grafana"),
     Case("MLP-K8S-014", _one(cluster_role_binding, subject="team-a", role_name="edit",
                              kind="RoleBinding"),
          _one(cluster_role_binding, subject="team-a", kind="RoleBinding"), "crb"),
+)
+
+
+# Training and serving (policies/rules/training_serving.py) -----------------------------------
+
+
+def ingress_class_params(scheme: str | None = "internal") -> ResourceRecord:
+    spec: dict[str, Any] = {"targetType": "ip", "group": {"name": "team-a"}}
+    if scheme is not None:
+        spec["scheme"] = scheme
+    return record("kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams", "alb", {
+        "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams",
+        "metadata": {"name": "alb"}, "spec": spec})
+
+
+def cluster_queue(selector: dict[str, Any] | None = None) -> ResourceRecord:
+    return record("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue", "queue", {
+        "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue",
+        "metadata": {"name": "team-a"},
+        "spec": {"cohortName": "mlplat", "namespaceSelector": selector if selector is not None
+                 else {"matchLabels": {"mlplat.io/team": "a"}}}})
+
+
+def serving_runtime(container: dict[str, Any] | None = None) -> ResourceRecord:
+    """A ClusterServingRuntime: a workload for the container rules."""
+    base = {"name": "kserve-container", "image": "docker.io/kserve/sklearnserver:v0.20.0",
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]}},
+            "resources": {"limits": {"cpu": "1", "memory": "2Gi"}}}
+    return record("kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime", "runtime", {
+        "apiVersion": "serving.kserve.io/v1alpha1", "kind": "ClusterServingRuntime",
+        "metadata": {"name": "sklearn"},
+        "spec": {"containers": [{**base, **(container or {})}]}})
+
+
+CASES += (
+    Case("MLP-SRV-001", _one(ingress_class_params),
+         _one(ingress_class_params, scheme="internet-facing"), "alb"),
+    Case("MLP-TRN-001", _one(cluster_queue), _one(cluster_queue, selector={}), "queue"),
+)
+EXTRA_FAILURES += (
+    Case("MLP-SRV-001", _one(ingress_class_params), _one(ingress_class_params, scheme=None),
+         "alb"),
+    Case("MLP-K8S-007", _one(serving_runtime),
+         _one(serving_runtime, container={"securityContext": {"runAsNonRoot": False}}),
+         "runtime"),
+    Case("MLP-K8S-013", _one(serving_runtime),
+         _one(serving_runtime, container={"resources": {}}), "runtime"),
 )

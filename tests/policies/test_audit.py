@@ -189,3 +189,20 @@ def test_the_control_matrix_in_security_md_is_current() -> None:
     text = SECURITY_DOC.read_text(encoding="utf-8")
     assert updated_document(text) == text, (
         "docs/security.md is stale: run .venv/bin/python -m mlplat.audit.matrix")
+
+
+def test_the_indexed_audit_finds_what_every_rule_finds_on_its_own() -> None:
+    """audit_plans looks records up by type instead of asking every rule about every
+    record; on every failing and passing fixture it must report exactly, and in the same
+    order, what running each rule over the whole plan reports."""
+    from policy_cases import CASES
+
+    for case in CASES:
+        for records in (case.passing, case.failing):
+            fixture = fixture_plan(*records())
+            expected = [(f.rule_id, f.urn, f.message)
+                        for rule in ALL_RULES for f in rule.run(fixture)]
+            got = [(o.finding.rule_id, o.finding.urn, o.finding.message)
+                   for o in audit_plans([fixture]).outcomes]
+            assert got == expected, case.rule
+            assert records is case.passing or got, case.rule

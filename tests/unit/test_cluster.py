@@ -408,6 +408,25 @@ def test_node_role_has_only_the_minimal_managed_policies(default_plan: Plan) -> 
     ]
 
 
+def test_session_manager_is_a_narrow_opt_in_without_parameter_reads(
+    default_plan: Plan,
+) -> None:
+    policy_names = [r.name for r in children(default_plan, "aws:iam/rolePolicy:RolePolicy")]
+    assert not any("session-manager" in n for n in policy_names)
+    plan = plan_of(cluster={"nodeSessionManager": True})
+    (inline,) = [r for r in children(plan, "aws:iam/rolePolicy:RolePolicy")
+                 if r.name.endswith("-node-session-manager")]
+    actions = {a for s in json.loads(inline.inputs["policy"])["Statement"] for a in s["Action"]}
+    assert actions == {"ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
+                       "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                       "ssmmessages:OpenDataChannel"}
+    # Still no SSM managed policy: it would grant ssm:GetParameter(s) on everything.
+    assert _attached_policies(plan, child(plan, ROLE, "-node-role")) == [
+        "AmazonEC2ContainerRegistryPullOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]
+
+
 def test_ami_type_selection() -> None:
     assert ami_type_for(["m7i.large", "c6a.xlarge"]) == "AL2023_x86_64_STANDARD"
     assert ami_type_for(["m7g.large", "t4g.medium", "c8g.xlarge"]) == "AL2023_ARM_64_STANDARD"
@@ -472,6 +491,26 @@ def test_private_endpoint_access_cidrs_open_only_https(tmp_path: Path) -> None:
             443,
             443,
         )
+
+
+def test_node_egress_is_https_out_and_peer_groups_only(default_plan: Plan) -> None:
+    cluster_sg = child(default_plan, SECURITY_GROUP, "-cluster-sg")
+    node_sg = child(default_plan, SECURITY_GROUP, "-node-sg")
+    node_egress = [r for r in children(default_plan, EGRESS)
+                   if "-control-plane-to-nodes-" not in r.name]
+    assert node_egress and all(depends_on(r, node_sg) for r in node_egress)
+    shape = sorted(
+        (r.inputs["ip_protocol"], r.inputs.get("from_port", 0), r.inputs.get("cidr_ipv4", "-"))
+        for r in node_egress)
+    # Every protocol only to the node group itself; to anywhere else, 443/tcp only.
+    assert shape == [("-1", 0, "-"), ("tcp", 443, "-"), ("tcp", 443, "0.0.0.0/0")]
+    (api,) = [r for r in node_egress if r.name.endswith("-nodes-to-api")]
+    assert depends_on(api, cluster_sg)
+
+
+def test_prod_keeps_control_plane_logs_a_year_by_default(prod_plan: Plan) -> None:
+    assert child(prod_plan, "aws:cloudwatch/logGroup:LogGroup").inputs[
+        "retention_in_days"] == 365
 
 
 def test_control_plane_egress_is_limited_to_node_ports(default_plan: Plan) -> None:

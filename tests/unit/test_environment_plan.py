@@ -142,9 +142,13 @@ def _rule_token(cls: type) -> str:
 
 
 def test_component_type_tokens_follow_the_documented_rule(demo_plan):
+    from mlplat.plan import plan_stack
+
     classes = _component_classes()
-    planned = [r for r in demo_plan if r.is_component and r.type.startswith("mlplat:")]
-    # Every component class is exercised by the demo plan, so none escapes the check.
+    plans = [demo_plan, plan_stack("onprem-demo")]  # the AWS and the on-prem substrate
+    planned = [r for plan in plans for r in plan
+               if r.is_component and r.type.startswith("mlplat:")]
+    # Every component class is exercised by the demo plans, so none escapes the check.
     assert {r.type.rsplit(":", 1)[-1] for r in planned} == set(classes)
     for record in planned:
         cls = classes[record.type.rsplit(":", 1)[-1]]

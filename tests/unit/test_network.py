@@ -168,14 +168,24 @@ def test_private_subnets_are_tagged_for_internal_lbs_and_karpenter(default_plan:
         assert "kubernetes.io/role/elb" not in tags
 
 
-def test_public_subnets_are_tagged_for_internet_lbs_only(default_plan: Plan) -> None:
+def test_public_subnets_are_not_tagged_for_internet_lbs_by_default(default_plan: Plan) -> None:
     for subnet in subnets(default_plan, "public"):
         tags = subnet.inputs["tags"]
         assert tags[f"kubernetes.io/cluster/{CLUSTER}"] == "shared"
-        assert tags["kubernetes.io/role/elb"] == "1"
+        # No `elb` role tag: no load balancer controller finds a subnet for an
+        # internet-facing load balancer.
+        assert "kubernetes.io/role/elb" not in tags
         # Karpenter must never place nodes in a public subnet.
         assert "karpenter.sh/discovery" not in tags
         assert "kubernetes.io/role/internal-elb" not in tags
+
+
+def test_internet_facing_load_balancers_are_an_opt_in() -> None:
+    plan = plan_of(network={"internetFacingLoadBalancers": True})
+    for subnet in subnets(plan, "public"):
+        assert subnet.inputs["tags"]["kubernetes.io/role/elb"] == "1"
+    for subnet in subnets(plan, "private"):
+        assert "kubernetes.io/role/elb" not in subnet.inputs["tags"]
 
 
 def test_every_taggable_child_has_explicit_environment_tags(default_plan: Plan) -> None:
@@ -269,10 +279,17 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(default_plan: Pla
     assert flow_log.inputs["log_destination_type"] == "cloud-watch-logs"
     assert flow_log.inputs["traffic_type"] == "ALL"
     assert _depends_on(flow_log, log_group)
+    # dev: the non-prod default (checkov's CKV_AWS_338 one-year bar is waived for dev and
+    # staging in stacks/checkov-waivers.yaml, with the reason).
     assert log_group.inputs["retention_in_days"] == 90
     assert log_group.inputs["kms_key_id"].startswith(f"arn:aws:kms:{REGION}:")
     assert _depends_on(log_group, key)
     assert key.inputs["enable_key_rotation"] is True
+
+
+def test_prod_keeps_flow_logs_a_year_by_default() -> None:
+    _, log_group, _ = _flow_log_parts(plan_of(env="prod"))
+    assert log_group.inputs["retention_in_days"] == 365
 
 
 def test_flow_log_settings_follow_config(single_nat_plan: Plan) -> None:
@@ -322,3 +339,48 @@ def test_default_security_group_is_stripped_of_all_rules(default_plan: Plan) -> 
     )
     assert default_sg.inputs["ingress"] == []
     assert default_sg.inputs["egress"] == []
+
+
+# ------------------------------------------------------------------ S3 endpoint policy
+
+
+def _endpoint_policy(plan: Plan) -> list[dict[str, Any]]:
+    (endpoint,) = network_children(plan, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    statements: list[dict[str, Any]] = json.loads(endpoint.inputs["policy"])["Statement"]
+    return statements
+
+
+def test_s3_endpoint_reaches_this_accounts_buckets_and_the_aws_node_buckets_only(
+    default_plan: Plan,
+) -> None:
+    statements = _endpoint_policy(default_plan)
+    assert all(s["Effect"] == "Allow" for s in statements)
+    unconditioned = [r for s in statements if "Condition" not in s for r in s["Resource"]]
+    # Every statement either names buckets or is limited to this account's buckets.
+    assert "*" not in unconditioned
+    assert sorted(unconditioned) == [
+        f"arn:aws:s3:::al2023-repos-{REGION}-*/*",
+        f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*",
+    ]
+    (own,) = [s for s in statements if "Condition" in s]
+    assert own["Condition"] == {"StringEquals": {"aws:ResourceAccount": "111122223333"}}
+
+
+def test_extra_buckets_of_other_accounts_are_named_one_by_one() -> None:
+    plan = plan_of(network={"s3EndpointExtraBuckets": ["open-datasets"]})
+    (extra,) = [s for s in _endpoint_policy(plan) if s["Sid"] == "NamedExtraBuckets"]
+    assert extra["Resource"] == ["arn:aws:s3:::open-datasets", "arn:aws:s3:::open-datasets/*"]
+
+
+# ------------------------------------------------------------------ default network ACL
+
+
+def test_default_network_acl_is_managed_and_refuses_admin_ports(default_plan: Plan) -> None:
+    (acl,) = network_children(default_plan, "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl")
+    assert len(acl.inputs["subnet_ids"]) == 2 * 3  # every public and private subnet
+    ingress = sorted(acl.inputs["ingress"], key=lambda r: r["rule_no"])
+    denied = [(r["from_port"], r["cidr_block"]) for r in ingress if r["action"] == "deny"]
+    assert denied == [(22, "0.0.0.0/0"), (3389, "0.0.0.0/0")]
+    # The denies come before the allow: ACL rules are evaluated lowest number first.
+    assert ingress[-1]["action"] == "allow"
+    assert max(r["rule_no"] for r in ingress if r["action"] == "deny") < ingress[-1]["rule_no"]
