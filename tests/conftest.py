@@ -38,3 +38,12 @@ def demo_plan():
     from mlplat.plan import plan_stack
 
     return plan_stack("demo")
+
+
+@pytest.fixture(scope="session")
+def shared_mode_plans():
+    """Plans of the shipped platform stack and its shared-mode tenant, by stack name."""
+    from mlplat.plan import plan_requests, stack_request
+
+    plans = plan_requests([stack_request("platform"), stack_request("nlp-dev")])
+    return {plan.stack: plan for plan in plans}

@@ -105,6 +105,24 @@ class MlflowDatabaseArgs:
     egress: Sequence[EgressAllowance]
     """What the Job's pods may reach besides DNS and HTTPS (the database, Pod Identity)."""
     tags: Mapping[str, str]
+    owns_namespace: bool = True
+    """False in shared mode: the platform stack owns `settings.platform_namespace` and its
+    NetworkPolicies (many tenants' Jobs run there); this component only adds the team's
+    Job, its service account, role, Secret and script."""
+
+
+def platform_namespace(resource_name: str, namespace: str, kubernetes_version: str,
+                       opts: pulumi.ResourceOptions) -> k8s.core.v1.Namespace:
+    """The platform namespace setup Jobs run in: restricted Pod Security enforced, kept on
+    delete (another stack may still use it)."""
+    return k8s.core.v1.Namespace(
+        resource_name,
+        metadata={"name": namespace, "labels": {
+            "app.kubernetes.io/managed-by": "mlplat",
+            **pod_security_labels(PodSecurityLevel.RESTRICTED, kubernetes_version),
+        }},
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
+    )
 
 
 def master_secret_policy(secret_arn: str, key_arn: str, region: str) -> PolicyDocument:
@@ -151,22 +169,18 @@ class MlflowDatabase(pulumi.ComponentResource):
         auth_db = f"{args.role_name}{AUTH_DATABASE_SUFFIX}"
         labels = dict(args.labels)
 
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": platform, "labels": {
-                "app.kubernetes.io/managed-by": "mlplat",
-                **pod_security_labels(PodSecurityLevel.RESTRICTED, args.kubernetes_version),
-            }},
-            # Another stack (or a later platform component) may own the namespace; keeping it
-            # on delete leaves them alone.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
+        namespace_name: pulumi.Input[str] = platform
+        if args.owns_namespace:
+            namespace_name = platform_namespace(
+                f"{name}-namespace", platform, args.kubernetes_version,
+                pulumi.ResourceOptions(parent=self)).metadata.name
 
         def meta(object_name: str) -> dict[str, Any]:
-            return {"name": object_name, "namespace": namespace.metadata.name,
-                    "labels": labels}
+            return {"name": object_name, "namespace": namespace_name, "labels": labels}
 
         for policy_name, spec in fence_policy_specs(args.egress).items():
+            if not args.owns_namespace:
+                break  # the namespace's owner fences it, for every tenant's Job alike
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}", metadata=meta(f"{environment}-{policy_name}"),
                 spec=spec, opts=child,

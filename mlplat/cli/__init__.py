@@ -15,8 +15,11 @@ from mlplat.cli.audit import audit
 from mlplat.cli.cloud_init import cloud_init
 from mlplat.cli.cost import cost
 from mlplat.cli.docs import docs
+from mlplat.cli.new import new
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
 from mlplat.cli.plan import plan
+from mlplat.cli.review import review
+from mlplat.cli.templates import templates
 from mlplat.cli.validate import validate
 from mlplat.cli.verify import verify
 
@@ -29,7 +32,7 @@ def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
 
 
-for _command in (plan, audit, cost, validate, cloud_init, docs):
+for _command in (plan, audit, cost, new, templates, review, validate, cloud_init, docs):
     cli.add_command(_command)
 cli.add_command(verify)
 

@@ -22,7 +22,9 @@ STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's sta
 @click.command()
 @click.argument("stacks", nargs=-1, metavar="[STACK]...")
 @click.option("--all", "all_stacks", is_flag=True,
-              help="Plan every Pulumi.<stack>.yaml in the stack directory.")
+              help="Plan every Pulumi.<stack>.yaml in the stack directory and every "
+                   "template in its templates/ (as stack template-<name>, rendered with "
+                   "its examples and defaults).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the normalised plan as JSON to this file (one stack only).")
 @click.option("--json-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -56,7 +58,9 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     file reported; then planned in parallel. A stack whose inputs (stack config, program,
     components, mlplat, provider and Python versions) are unchanged since it was last
     planned reuses that plan from the cache (.mlplat-cache/plans, or $MLPLAT_CACHE_DIR).
-    JSON files are written only when every plan succeeded."""
+    A shared-mode stack is planned after the platform it references (which is planned
+    too), reading the platform's exports. JSON files are written only when every plan
+    succeeded."""
     from mlplat.plan import ProgramError, default_jobs
     from mlplat.plan.cache import PlanCache, plan_with_cache
     from mlplat.render import print_plan
@@ -69,8 +73,10 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
         return
     try:
         names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
+        _json_targets(names, json_path, json_dir)  # checked before anything is validated
+        requests = _validated_requests(names, directory, templates=all_stacks)
+        names = [request.stack for request in requests]
         outputs = _json_targets(names, json_path, json_dir)
-        requests = _validated_requests(names, directory)
         results = plan_with_cache(requests, jobs or default_jobs(), PlanCache(),
                                   refresh=no_cache)
         plans = [plan_ for plan_, _ in results]
@@ -130,9 +136,15 @@ def _snapshots(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
 
-def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:
-    """Every stack validated, every problem of every file collected before giving up."""
+def _validated_requests(names: list[str], directory: Path, *,
+                        templates: bool = False) -> list[PlanRequest]:
+    """Every stack (and with `templates`, every template of `directory`/templates)
+    validated, every problem of every file collected before giving up; then in dependency
+    order (a platform before its tenants). A stack a named one references is planned too,
+    not shown."""
     from mlplat.plan import stack_request
+    from mlplat.plan.api import in_dependency_order, template_request
+    from mlplat.templates import load_template
 
     requests, problems = [], []
     for name in names:
@@ -140,9 +152,18 @@ def _validated_requests(names: list[str], directory: Path) -> list[PlanRequest]:
             requests.append(stack_request(name, directory))
         except ConfigError as error:
             problems.append(str(error))
+    template_dir = directory / "templates"
+    for path in sorted(template_dir.glob("*.yaml")) if templates else []:
+        try:
+            requests.append(template_request(load_template(path.stem, template_dir),
+                                             stack_dir=directory))
+        except ConfigError as error:
+            problems.append(str(error))
+    names = [request.stack for request in requests]
     if problems:
-        raise ConfigError("\n".join(problems))
-    return requests
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
+    return [request for wave in in_dependency_order(requests) for request in wave
+            if request.stack in names]
 
 
 def chosen_stacks(stacks: tuple[str, ...], all_stacks: bool, directory: Path,

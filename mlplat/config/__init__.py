@@ -24,6 +24,8 @@ one module per layer:
                                        BucketGrantConfig, PodSecurityLevel, BucketAccessLevel)
     environment.py  EnvironmentConfig (cross-layer rules, tags, region) and loading from a
                     stack file or the running Pulumi program
+    platform.py     mlplat:platform and cluster.mode/platformStack (PlatformConfig,
+                    ClusterMode): shared or dedicated
     cidrs.py        what a CIDR may mean (RFC 1918, internet, allow-list coverage)
 
 Catalogs the rules check against (regions, instance types) are data files in mlplat/data/,
@@ -87,6 +89,7 @@ from mlplat.config.object_store import (
     ObjectStoreConfig,
 )
 from mlplat.config.onprem import OnpremConfig, Substrate
+from mlplat.config.platform import ClusterMode, PlatformConfig, referenced_stack
 from mlplat.config.serving import (
     AutoscalingConfig,
     IngressConfig,
@@ -133,6 +136,7 @@ __all__ = [
     "BucketGrantConfig",
     "CapacityType",
     "ClusterConfig",
+    "ClusterMode",
     "ConfigError",
     "ConsolidationPolicy",
     "ContainerDefaultsConfig",
@@ -156,6 +160,7 @@ __all__ = [
     "NetworkConfig",
     "ObjectStoreConfig",
     "OnpremConfig",
+    "PlatformConfig",
     "PodSecurityLevel",
     "PoolPurpose",
     "PoolQuotaConfig",
@@ -175,4 +180,5 @@ __all__ = [
     "environment_from_stack_config",
     "load_stack_file",
     "parse_environment",
+    "referenced_stack",
 ]

@@ -11,6 +11,8 @@ from components import versions
 from mlplat import catalog
 from mlplat.config import cidrs
 from mlplat.config.base import DnsLabel, RetentionDays, _Model, effective_log_retention_days
+from mlplat.config.platform import ClusterMode, check_stack_reference
+from mlplat.core.errors import broken_rules
 
 #: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
@@ -114,6 +116,20 @@ class SystemNodeGroupConfig(_Model):
 class ClusterConfig(_Model):
     """The EKS cluster."""
 
+    # ---- shared or dedicated (ADR 0008): the other fields describe a dedicated cluster.
+    mode: ClusterMode = Field(
+        default=ClusterMode.DEDICATED,
+        description="`dedicated`: the stack builds its own network and cluster. `shared`: the "
+        "team lands on the cluster and metadata database of `platformStack` (no other "
+        "cluster, network, node pool or database settings are allowed).",
+    )
+    platform_stack: str | None = Field(
+        default=None,
+        description="Shared mode only (and required there): the platform stack to land on, "
+        "as a stack name of this project (`platform`) or `org/project/stack`; offline it "
+        "is read from `stacks/Pulumi.<stack>.yaml`, which must have `mlplat:platform`.",
+    )
+
     kubernetes_version: str = Field(
         default="1.33",
         description="Kubernetes minor version; one of the versions this mlplat release pins "
@@ -156,6 +172,27 @@ class ClusterConfig(_Model):
         """Control-plane log retention as deployed: the explicit setting, else the tier's
         default."""
         return effective_log_retention_days(self.log_retention_days, prod)
+
+    @field_validator("platform_stack")
+    @classmethod
+    def _stack_reference(cls, value: str | None) -> str | None:
+        return value if value is None else check_stack_reference(value)
+
+    @model_validator(mode="after")
+    def _platform_stack_only_when_shared(self) -> Self:
+        shared = self.mode is ClusterMode.SHARED
+        if shared and self.platform_stack is None:
+            raise ValueError("mode is shared but platformStack is absent; name the platform "
+                             "stack to land on")
+        if not shared and self.platform_stack is not None:
+            raise ValueError("platformStack is set but mode is dedicated; set mode: shared")
+        owned = sorted(set(self.model_fields_set) - {"mode", "platform_stack"}) if shared else []
+        if owned:
+            raise broken_rules("cluster", [
+                f"{type(self).model_fields[n].alias or n}: not allowed in shared mode; the "
+                f"cluster of the platform stack ({self.platform_stack}) decides it, remove it"
+                for n in owned])
+        return self
 
     @field_validator("kubernetes_version")
     @classmethod

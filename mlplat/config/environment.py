@@ -21,6 +21,7 @@ A stack file `stacks/Pulumi.<stack>.yaml` holds structured Pulumi config:
       mlplat:monitoring: {...}    # optional: absent means no monitoring stack
       mlplat:training: {...}      # optional: absent means no GPU queues or training operator
       mlplat:serving: {...}       # optional: absent means no model serving
+      mlplat:platform: {...}      # optional: this stack is a platform for shared-mode teams
 
 Keys are camelCase, as Pulumi config conventionally is. Everything is parsed into the
 pydantic models below: unknown keys are errors, every field is documented, and rules that
@@ -56,6 +57,7 @@ from mlplat.config.monitoring import MonitoringConfig, fit_to_the_environment
 from mlplat.config.network import NatMode, NetworkConfig
 from mlplat.config.object_store import ObjectStoreConfig
 from mlplat.config.onprem import OnpremConfig, Substrate, has_onprem_database, onprem_problems
+from mlplat.config.platform import ClusterMode, PlatformConfig
 from mlplat.config.serving import IngressController, ServingConfig, check_serving
 from mlplat.config.shared_filesystem import SharedFilesystemConfig
 from mlplat.config.tenancy import TenancyConfig
@@ -249,6 +251,50 @@ class EnvironmentConfig(_Model):
         return value
     # --- end of training and serving layers
 
+    # ---- shared or dedicated (ADR 0008) -------------------------------------------------
+    platform: PlatformConfig | None = Field(
+        default=None,
+        description="This stack is a platform: its cluster and metadata database host the "
+        "teams whose stacks set `cluster.mode: shared` and name it in "
+        "`cluster.platformStack`. Needs metadataDb (the shared RDS instance); has no "
+        "tenancy or mlflow of its own. Absent: an ordinary team stack.",
+    )
+
+    @model_validator(mode="after")
+    def _shared_or_dedicated(self) -> Self:
+        """What a shared-mode team or a platform may not declare (each broken rule names
+        its field)."""
+        problems: list[str] = []
+        if self.cluster.mode is ClusterMode.SHARED:
+            given = self.model_fields_set
+            for name in ("network", "gpu_pools", "cpu_pools", "block_storage",
+                         "shared_filesystem", "metadata_db", "platform"):
+                if name in given:
+                    problems.append(
+                        f"{self._alias(name)}: not allowed in shared mode; it belongs to the "
+                        f"platform stack ({self.cluster.platform_stack}), remove it")
+        if self.platform is not None:
+            for name in ("tenancy", "mlflow"):
+                if getattr(self, name) is not None:
+                    problems.append(
+                        f"{name}: not allowed on a platform stack; teams land on it from "
+                        "their own shared-mode stacks")
+            if self.metadata_db is None:
+                problems.append("platform: needs metadataDb; the RDS instance that holds the "
+                                "tenants' databases")
+        if problems:
+            raise broken_rules("environment", problems)
+        return self
+
+    @classmethod
+    def _alias(cls, name: str) -> str:
+        return cls.model_fields[name].alias or name
+
+    @property
+    def shared(self) -> bool:
+        """The team lands on a platform stack's cluster (`cluster.mode: shared`)."""
+        return self.cluster.mode is ClusterMode.SHARED
+
     @field_validator("ephemeral")
     @classmethod
     def _ephemeral_not_in_prod(cls, value: bool, info: ValidationInfo) -> bool:
@@ -328,9 +374,13 @@ class EnvironmentConfig(_Model):
         only when those parsed; their own errors are reported on their own paths)."""
         if value is None:
             return value
+        cluster = info.data.get("cluster")
+        shared = cluster is not None and cluster.mode is ClusterMode.SHARED
         for key, field, what in (("metadata_db", "metadataDb", "its backend store"),
                                  ("object_store", "objectStore", "its artifact store"),
                                  ("tenancy", "tenancy", "where it runs")):
+            if shared and key == "metadata_db":
+                continue  # shared mode: the platform's database, reached by reference
             if key == "metadata_db" and has_onprem_database(info.data):
                 continue  # on-prem the database is mlplat:onprem.metadataDb
             if key in info.data and info.data[key] is None:

@@ -122,11 +122,15 @@ def guardrail_violations(environment: EnvironmentConfig, org: OrgGuardrails, sou
             broken("mlplat:tags", f"the required tag {tag!r} is missing",
                    f"requiredTags: {', '.join(org.required_tags)}")
     tier = org.for_env(environment.env)
+    # A platform's pools carry every tenant's capacity: the per-team GPU limits hold for
+    # its tenants (their namespaces' GPU quota), not for the platform itself.
+    team_limits = environment.platform is None
     team_gpus = 0
     for index, pool in enumerate(environment.gpu_pools):
         field = f"mlplat:gpuPools[{index}]"
         team_gpus += pool.gpu_limit
-        if org.max_gpus_per_pool is not None and pool.gpu_limit > org.max_gpus_per_pool:
+        if team_limits and org.max_gpus_per_pool is not None \
+                and pool.gpu_limit > org.max_gpus_per_pool:
             broken(f"{field}.gpuLimit", f"{pool.gpu_limit} GPUs in pool {pool.name}",
                    f"maxGpusPerPool: {org.max_gpus_per_pool}")
         for position, instance_type in enumerate(pool.instance_types):
@@ -141,8 +145,14 @@ def guardrail_violations(environment: EnvironmentConfig, org: OrgGuardrails, sou
                 broken(f"{field}.instanceFamilies[{position}]",
                        f"family {family} is not allowed in {environment.env.value}",
                        f"environments.{environment.env.value}.allowedGpuInstanceTypes")
-    if org.max_gpus_per_team is not None and team_gpus > org.max_gpus_per_team:
-        broken("mlplat:gpuPools", f"{team_gpus} GPUs across the team's pools",
+    field, what = "mlplat:gpuPools", "the team's pools"
+    if not environment.gpu_pools and environment.tenancy is not None:
+        # A tenant of a shared platform has no pools: its namespaces' GPU quota is its share.
+        team_gpus = sum(namespace.quota.gpus for namespace in environment.tenancy.namespaces)
+        field, what = "mlplat:tenancy.namespaces", "the team's namespace GPU quotas"
+    if team_limits and org.max_gpus_per_team is not None \
+            and team_gpus > org.max_gpus_per_team:
+        broken(field, f"{team_gpus} GPUs across {what}",
                f"maxGpusPerTeam: {org.max_gpus_per_team}")
     return problems
 

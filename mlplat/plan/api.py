@@ -15,10 +15,10 @@ import concurrent.futures
 import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
 from mlplat.config.org import check_guardrails
@@ -32,6 +32,10 @@ from mlplat.stackfile import (
     read_stack,
     stack_file,
 )
+from mlplat.stackrefs import load_platform, platform_stack
+from mlplat.templates import Template
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,14 @@ class PlanRequest:
     secret_keys: tuple[str, ...] = field(default=())
     source: str = ""
     program_dir: Path = PROGRAM_DIR
+    stack_dir: Path = STACK_DIR
+    """Where the program reads the stack files it references."""
+    upstream: tuple[tuple[str, PlanRequest], ...] = field(default=())
+    """The stacks this one references (ADR 0008): the name its StackReference gives, and
+    the referenced stack's own request. They are planned first."""
+    references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The exports of each upstream stack, by reference name; filled in once they are
+    planned (`plan_in_order`)."""
 
 
 def stack_request(stack: str, stack_dir: Path = STACK_DIR, *,
@@ -60,8 +72,8 @@ def validate_stack(stack: str, stack_dir: Path = STACK_DIR, *,
     return _validated_stack(stack, stack_dir, namespaces)[1]
 
 
-def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...]
-                     ) -> tuple[PlanRequest, EnvironmentConfig]:
+def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...],
+                     chain: tuple[str, ...] = ()) -> tuple[PlanRequest, EnvironmentConfig]:
     path = stack_file(stack, stack_dir)
     shown = display_path(path)
     if not path.exists():
@@ -73,13 +85,97 @@ def _validated_stack(stack: str, stack_dir: Path, namespaces: tuple[str, ...]
     environment = environment_from_stack_config(config, shown)
     # The organisation's guardrails hold for hand-written stack files too (stacks/org.yaml).
     check_guardrails(environment, shown, stack_dir)
-    request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown)
+    request = PlanRequest(stack=stack, config=config, secret_keys=tuple(secrets), source=shown,
+                          stack_dir=stack_dir,
+                          upstream=_upstream(environment, shown, stack_dir, namespaces,
+                                             (*chain, stack)))
     return request, environment
 
 
-def environment_request(config: EnvironmentConfig, stack: str = "test") -> PlanRequest:
-    """A request for an environment built in memory (tests, benchmarks, templates)."""
-    return PlanRequest(stack=stack, config=stack_config_of(config), source="<memory>")
+def _upstream(environment: EnvironmentConfig, source: str, stack_dir: Path,
+              namespaces: tuple[str, ...], chain: tuple[str, ...]
+              ) -> tuple[tuple[str, PlanRequest], ...]:
+    """The requests of the stacks `environment` references, validated (with the rules
+    between the two stacks); a reference back into `chain` is a cycle."""
+    platform = platform_stack(environment, source)
+    if platform is None:
+        return ()
+    if platform in chain:
+        cycle = " -> ".join((*chain, platform))
+        raise ConfigError(f"{source}: mlplat:cluster.platformStack: stack references form a "
+                          f"cycle: {cycle}")
+    load_platform(environment, source, stack_dir)
+    reference = environment.cluster.platform_stack
+    assert reference is not None
+    return ((reference, _validated_stack(platform, stack_dir, namespaces, chain)[0]),)
+
+
+def environment_request(config: EnvironmentConfig, stack: str = "test",
+                        stack_dir: Path = STACK_DIR) -> PlanRequest:
+    """A request for an environment built in memory (tests, benchmarks, templates). A
+    shared-mode one references a platform stack file in `stack_dir`."""
+    return PlanRequest(stack=stack, config=stack_config_of(config), source="<memory>",
+                       stack_dir=stack_dir,
+                       upstream=_upstream(config, "<memory>", stack_dir, DEFAULT_NAMESPACES,
+                                          (stack,)))
+
+
+#: A template planned as it ships is the stack `template-<name>`.
+TEMPLATE_STACK_PREFIX = "template-"
+
+
+def template_request(template: Template, values: Mapping[str, str] | None = None,
+                     stack_dir: Path = STACK_DIR) -> PlanRequest:
+    """A request for `template` rendered with `values` (default: its examples and
+    defaults, as `mlplat plan --all` plans it), validated; errors name the template."""
+    config = template.render(template.example_values() if values is None else values)
+    source = f"{template.source} (rendered)"
+    stack = f"{TEMPLATE_STACK_PREFIX}{template.name}"
+    environment = environment_from_stack_config(config, source)
+    return PlanRequest(stack=stack, config=config, source=source, stack_dir=stack_dir,
+                       upstream=_upstream(environment, source, stack_dir, DEFAULT_NAMESPACES,
+                                          (stack,)))
+
+
+def in_dependency_order(requests: Sequence[PlanRequest]) -> list[list[PlanRequest]]:
+    """`requests` and every stack they reference, in waves: each wave references only
+    stacks of earlier waves (platforms before their tenants). Within a wave, the order
+    given, a referenced stack not asked for where it was first referenced."""
+    everything: dict[str, PlanRequest] = {}
+
+    def add(request: PlanRequest) -> None:
+        if request.stack not in everything:
+            everything[request.stack] = request
+        for _, upstream in request.upstream:
+            add(upstream)
+
+    for request in requests:
+        add(request)
+    waves: list[list[PlanRequest]] = []
+    placed: set[str] = set()
+    while len(placed) < len(everything):
+        wave = [r for name, r in everything.items() if name not in placed
+                and all(u.stack in placed for _, u in r.upstream)]
+        if not wave:  # validation refuses cycles; this guards requests built by hand
+            left = ", ".join(sorted(set(everything) - placed))
+            raise ConfigError(f"stack references form a cycle among: {left}")
+        waves.append(wave)
+        placed.update(r.stack for r in wave)
+    return waves
+
+
+def plan_in_order(requests: Sequence[PlanRequest],
+                  plan_wave: Callable[[list[PlanRequest]], list[T]],
+                  plan_of: Callable[[T], Plan]) -> list[T]:
+    """Plan `requests` (and the stacks they reference) wave by wave with `plan_wave`,
+    handing each stack the exports of the stacks it references; results of `requests`,
+    in order."""
+    done: dict[str, T] = {}
+    for wave in in_dependency_order(requests):
+        ready = [replace(r, references={name: plan_of(done[u.stack]).outputs
+                                        for name, u in r.upstream}) for r in wave]
+        done.update(zip((r.stack for r in ready), plan_wave(ready), strict=True))
+    return [done[request.stack] for request in requests]
 
 
 def default_jobs() -> int:
@@ -91,10 +187,16 @@ def default_jobs() -> int:
 
 
 def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
-    """Plan every request, in order. `jobs` > 1 spreads them over forked workers.
+    """Plan every request, in order, and first the stacks they reference. `jobs` > 1
+    spreads each wave (`in_dependency_order`) over forked workers.
 
     Raises ProgramError for the first failing request (in request order when planned
     in-process; the first to fail when planned by workers)."""
+    return plan_in_order(requests, lambda wave: _plan_wave(wave, jobs), lambda plan: plan)
+
+
+def _plan_wave(requests: Sequence[PlanRequest], jobs: int) -> list[Plan]:
+    """Plan requests that reference nothing unplanned, in order."""
     if not requests:
         return []
     workers = min(jobs, len(requests))
@@ -130,18 +232,21 @@ def _start_worker() -> None:
 def _plan(request: PlanRequest) -> Plan:
     return run_program(stack=request.stack, config=request.config,
                        secret_keys=list(request.secret_keys), source=request.source,
-                       program_dir=request.program_dir)
+                       program_dir=request.program_dir, references=request.references,
+                       stack_dir=request.stack_dir)
 
 
 def plan_stack(stack: str, stack_dir: Path = STACK_DIR) -> Plan:
-    """Validate `stacks/Pulumi.<stack>.yaml` and plan it. Raises ConfigError on bad config
-    (message names the file and field) and ProgramError if the program fails."""
-    return _plan(stack_request(stack, stack_dir))
+    """Validate `stacks/Pulumi.<stack>.yaml` and plan it (after the stacks it references).
+    Raises ConfigError on bad config (message names the file and field) and ProgramError
+    if the program fails."""
+    return plan_requests([stack_request(stack, stack_dir)])[0]
 
 
-def plan_environment(config: EnvironmentConfig, stack: str = "test") -> Plan:
+def plan_environment(config: EnvironmentConfig, stack: str = "test",
+                     stack_dir: Path = STACK_DIR) -> Plan:
     """Plan an environment built in memory (tests, benchmarks, templates)."""
-    return _plan(environment_request(config, stack))
+    return plan_requests([environment_request(config, stack, stack_dir)])[0]
 
 
 def stack_config_of(config: EnvironmentConfig) -> dict[str, Any]:

@@ -99,6 +99,8 @@ class PlanCache:
             "source": request.source,
             "config": request.config,
             "secret_keys": sorted(request.secret_keys),
+            # A referenced stack's inputs decide the exports this plan reads (ADR 0008).
+            "upstream": {name: self.key(upstream) for name, upstream in request.upstream},
         }, sort_keys=True, default=str)  # YAML dates and the like: their text is their value
         return hashlib.sha256(material.encode()).hexdigest()
 
@@ -133,8 +135,18 @@ def plan_with_cache(requests: Sequence[PlanRequest], jobs: int, cache: PlanCache
                     *, refresh: bool = False) -> list[tuple[Plan, bool]]:
     """Each request's plan, in order, and whether it came from `cache`.
 
-    Requests without a usable entry (all of them with `refresh`) are planned together,
-    in parallel, and stored. The SDK is imported only when something is planned."""
+    Stacks a request references are planned (or read from the cache) first, wave by
+    wave (`api.plan_in_order`); within a wave, requests without a usable entry (all of
+    them with `refresh`) are planned together, in parallel, and stored. The SDK is
+    imported only when something is planned."""
+    from mlplat.plan.api import plan_in_order
+
+    return plan_in_order(requests, lambda wave: _wave_with_cache(wave, jobs, cache, refresh),
+                         lambda result: result[0])
+
+
+def _wave_with_cache(requests: Sequence[PlanRequest], jobs: int, cache: PlanCache,
+                     refresh: bool) -> list[tuple[Plan, bool]]:
     found = [None if refresh else cache.load(request) for request in requests]
     missing = [request for request, plan in zip(requests, found, strict=True) if plan is None]
     fresh: Iterator[Plan] = iter(())

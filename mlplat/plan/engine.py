@@ -19,7 +19,7 @@ import json
 import runpy
 import sys
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -279,6 +279,28 @@ def _recording_monitor_class() -> type:
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
 
+        def ReadResource(self, request: Any) -> Any:
+            """A read of an existing resource (a `StackReference`): recorded with option
+            `read` (it creates nothing), answered by the mocks like a registration."""
+            _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
+            urn = self.make_urn(request.parent, request.type, request.name)
+            inputs = rpc.deserialize_properties(request.properties)
+            self.records.append(ResourceRecord(
+                urn=urn, type=request.type, name=request.name, custom=True,
+                parent=request.parent or None, provider=_provider_urn(request.provider),
+                inputs=normalise({"name": request.id}, rename=False),
+                dependencies=sorted(set(request.dependencies)),
+                options={"read": True},
+            ))
+            resource_id, state = self.mocks.new_resource(MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs,
+                provider=request.provider, resource_id=request.id))
+            state_proto = _state_struct(state)
+            if state_proto is None:
+                state_proto = _completed(rpc.serialize_properties(state, {}))
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+            return resource_pb2.ReadResourceResponse(urn=urn, properties=state_proto)
+
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn and request.urn == self.stack_urn:
                 wire = json_format.MessageToDict(request.outputs)
@@ -363,15 +385,26 @@ def run_program(
     secret_keys: list[str] | None = None,
     source: str = "",
     program_dir: Path = PROGRAM_DIR,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+    stack_dir: Path | None = None,
 ) -> Plan:
     """Run the Pulumi program in `program_dir` for `stack` with `config` (namespaced keys,
-    native values) under the mock runtime, and return the recorded Plan."""
+    native values) under the mock runtime, and return the recorded Plan.
+
+    `references`: the exports of each stack a `StackReference` of the program names (by
+    the name it is given, secret exports carrying the plan's secret marker); `stack_dir`:
+    where the program reads referenced stack files (mlplat.stackrefs.STACK_DIR)."""
     region = str(config.get("aws:region", "us-east-1"))
     warm_up()
     with _RUN_LOCK, _collector_paused():
         context = contextvars.Context()
+        if stack_dir is not None:
+            from mlplat.stackrefs import STACK_DIR
+
+            context.run(STACK_DIR.set, stack_dir)
         return context.run(
-            _run_in_context, stack, config, secret_keys or [], source, region, program_dir
+            _run_in_context, stack, config, secret_keys or [], source, region, program_dir,
+            references or {},
         )
 
 
@@ -382,6 +415,7 @@ def _run_in_context(
     source: str,
     region: str,
     program_dir: Path,
+    references: Mapping[str, Mapping[str, Any]],
 ) -> Plan:
     import pulumi
     from pulumi.runtime.settings import SETTINGS
@@ -390,7 +424,7 @@ def _run_in_context(
 
     from mlplat.plan.mocks import DeterministicMocks
 
-    mocks = DeterministicMocks(region=region)
+    mocks = DeterministicMocks(region=region, references=references)
     monitor = _recording_monitor_class()(mocks)
     pulumi.runtime.set_all_config(pulumi_config_values(config), secret_keys)
     pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+
+from mlplat.plan.model import SECRET
+
+#: Type of Pulumi's stack references; answered from the referenced stack's offline plan.
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 #: AWS's documentation example account: obviously not a real one.
 MOCK_ACCOUNT_ID = "111122223333"
@@ -108,11 +113,16 @@ def invoke(token: str) -> Callable[[InvokeFunction], InvokeFunction]:
 class DeterministicMocks(pulumi.runtime.Mocks):
     """Mocks whose outputs are the inputs plus stable ids, ARNs and endpoints."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str,
+                 references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.region = region
+        #: Exports of referenced stacks, by the name a StackReference gives.
+        self.references = dict(references or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        if typ == STACK_REFERENCE:
+            return self._stack_reference(str(inputs.get("name") or args.resource_id or name))
         resource_id = _ID_PREFIXES.get(typ, f"{name}-") + digest(typ, name)
         outputs: dict[str, Any] = dict(inputs)
         function = _OUTPUTS.get(typ) or _OUTPUTS.get(typ.split(":", 1)[0] + ":*")
@@ -121,6 +131,21 @@ class DeterministicMocks(pulumi.runtime.Mocks):
         if typ in _ID_FROM_OUTPUT:
             resource_id = outputs[_ID_FROM_OUTPUT[typ]]
         return resource_id, outputs
+
+    def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
+        """A referenced stack's exports, from its offline plan; those the plan holds as
+        secrets (the marker) are named secret, so they stay secret here too."""
+        if stack not in self.references:
+            known = ", ".join(sorted(self.references)) or "none"
+            raise UnresolvedReferenceError(
+                f"StackReference to {stack!r} has no offline plan to read (resolved: {known}); "
+                "plan the referenced stack with this one")
+        outputs = dict(self.references[stack])
+        secrets = sorted(key for key, value in outputs.items() if value == SECRET)
+        # A stand-in unlike the plan's marker: should it ever reach a plan unmarked, it
+        # shows (a test checks that the referencing plan records the marker instead).
+        outputs.update({key: f"<secret {key} of stack {stack}>" for key in secrets})
+        return stack, {"name": stack, "outputs": outputs, "secretOutputNames": secrets}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         token, params = args.token, dict(args.args)
@@ -258,6 +283,10 @@ def _random(resource: MockedResource) -> dict[str, Any]:
 
 class UnmockedCallError(RuntimeError):
     """A program called a data source the offline engine cannot answer."""
+
+
+class UnresolvedReferenceError(RuntimeError):
+    """A program referenced a stack whose offline plan was not handed to the engine."""
 
 
 @invoke("aws:index/getAvailabilityZones:getAvailabilityZones")

@@ -102,8 +102,10 @@ class Plan:
         return [r for r in self.resources if r.parent == urn]
 
     def managed(self) -> list[ResourceRecord]:
-        """Custom resources a deployment would create (not components, not providers)."""
-        return [r for r in self.resources if r.custom and not r.is_provider]
+        """Custom resources a deployment would create (not components, not providers, not
+        reads of existing ones such as stack references)."""
+        return [r for r in self.resources
+                if r.custom and not r.is_provider and not r.options.get("read")]
 
     def counts_by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))

@@ -130,8 +130,8 @@ def run_checkov(framework: str, target: Path) -> list[tuple[str, str]]:
     reports = report if isinstance(report, list) else [report]
     failures: list[tuple[str, str]] = []
     for one in reports:
-        if not one:
-            continue
+        if not one or one.get("resource_count") == 0:
+            continue  # nothing of this framework to check (a plan without workloads)
         assert one["summary"]["parsing_errors"] == 0, one["summary"]
         assert one["summary"]["passed"] > 0, one["summary"]
         failures += [(c["check_id"], c["resource"]) for c in one["results"]["failed_checks"]]
@@ -272,7 +272,7 @@ def iam_findings(shipped_plans: dict[str, Plan]) -> list[dict[str, str]]:
 
 
 def test_no_iam_document_escalates_exposes_credentials_or_resources(
-    demo_plan: Plan, iam_findings: list[dict[str, str]],
+    shipped_plans: dict[str, Plan], iam_findings: list[dict[str, str]],
 ) -> None:
     """cloudsplaining reports none of the three risks. parliament's community auditor flags
     iam:PassRole next to ec2:RunInstances in Karpenter's controller policy whatever the
@@ -281,15 +281,17 @@ def test_no_iam_document_escalates_exposes_credentials_or_resources(
     only for EC2."""
     risky = [f for f in iam_findings if f["issue"] in FORBIDDEN]
     assert [f for f in risky if f["tool"] == "cloudsplaining"] == []
+    policies = [r for plan in shipped_plans.values()
+                for r in plan.of_type("aws:iam/rolePolicy:RolePolicy")]
     assert {(f["where"], f["issue"]) for f in risky} <= {
-        (r.name, "PRIVILEGE_ESCALATION")
-        for r in demo_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        (r.name, "PRIVILEGE_ESCALATION") for r in policies
         if r.name.endswith("-gpu-controller-policy")}
-    for record in demo_plan.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for record in policies:
+        environment = record.name.split("-gpu-")[0]  # `<team>-<env>` prefixes every name
         for statement in json.loads(record.inputs["policy"])["Statement"]:
             actions = statement["Action"]
             if "iam:PassRole" in ([actions] if isinstance(actions, str) else actions):
-                assert statement["Resource"].endswith(":role/vision-staging-gpu-node-role")
+                assert statement["Resource"].endswith(f":role/{environment}-gpu-node-role")
                 assert statement["Condition"] == {
                     "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
 

@@ -413,6 +413,8 @@ _MISSING = object()
 def check_outcome(stack: str, mutation: Mutation, directory: Path) -> bool:
     """Assert the outcome is one of the allowed ones; True when the file was accepted."""
     path = directory / f"Pulumi.{stack}.yaml"
+    for other, text in SHIPPED.items():  # a shared-mode stack reads its platform's file
+        (directory / f"Pulumi.{other}.yaml").write_text(text, encoding="utf-8")
     path.write_text(mutation.text, encoding="utf-8")
     result = _validate(directory, stack)
     context = f"{mutation.kind}: {mutation.detail}\n--- file:\n{mutation.text[:3000]}"

@@ -141,14 +141,15 @@ def _rule_token(cls: type) -> str:
     return f"mlplat:{module}:{cls.__name__}"
 
 
-def test_component_type_tokens_follow_the_documented_rule(demo_plan):
+def test_component_type_tokens_follow_the_documented_rule(demo_plan, shared_mode_plans):
     from mlplat.plan import plan_stack
 
     classes = _component_classes()
-    plans = [demo_plan, plan_stack("onprem-demo")]  # the AWS and the on-prem substrate
+    # the AWS and the on-prem substrate, a platform and its shared-mode tenant
+    plans = [demo_plan, plan_stack("onprem-demo"), *shared_mode_plans.values()]
     planned = [r for plan in plans for r in plan
                if r.is_component and r.type.startswith("mlplat:")]
-    # Every component class is exercised by the demo plans, so none escapes the check.
+    # Every component class is exercised by the shipped plans, so none escapes the check.
     assert {r.type.rsplit(":", 1)[-1] for r in planned} == set(classes)
     for record in planned:
         cls = classes[record.type.rsplit(":", 1)[-1]]
