@@ -88,7 +88,8 @@ def components(directory: Path = COMPONENTS_DIR) -> list[Component]:
                                         else [node.target]))
                       and isinstance(node.value, ast.Constant)), None)
         classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-        module = path.relative_to(REPO_ROOT).as_posix()
+        module = (path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT)
+                  else path.relative_to(directory.parent)).as_posix()
         for node in classes.values():
             if not _is_component(node):
                 continue

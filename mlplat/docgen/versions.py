@@ -89,4 +89,4 @@ def render_matrix() -> str:
 
 
 def render_upgrades(current: str) -> str:
-    return replace_block(current, BEGIN, END, render_matrix(), UPGRADES)
+    return replace_block(current, BEGIN, END, render_matrix(), str(UPGRADES))
