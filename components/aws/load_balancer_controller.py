@@ -173,15 +173,21 @@ class LoadBalancerControllerArgs:
     """Inputs of LoadBalancerController, from validated config (mlplat.config.IngressConfig)."""
 
     cluster: PodIdentityCluster
+    """The environment's cluster: the controller's Pod Identity role is associated with it."""
     vpc_id: pulumi.Input[str]
+    """VPC the load balancers are created in; the IAM policy is scoped to it."""
     scheme: LoadBalancerScheme
+    """`internal` (default) or `internet-facing` (an explicit, audited opt-in)."""
     ingress_class: str
+    """IngressClass the controller serves (its IngressClassParams fix the scheme)."""
     inbound_cidrs: Sequence[str]
     """Sources an internet-facing load balancer admits (empty: the controller's default)."""
     group: str
     """Ingress group name: every Ingress of the class shares one ALB."""
     tags: Mapping[str, str]
+    """Tags of the IAM role and policy."""
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where the controller runs (the cluster's system nodes)."""
 
 
 def controller_values(args: LoadBalancerControllerArgs, region: pulumi.Input[str]

@@ -61,10 +61,13 @@ class LogShippingArgs:
     """Inputs of LogShipping."""
 
     cluster: PodIdentityCluster
+    """The environment's cluster: Fluent Bit's Pod Identity role is associated with it."""
     namespace: str
     """Namespace Fluent Bit runs in (the monitoring namespace)."""
     retention_days: int
+    """Days the log group keeps container logs."""
     tags: Mapping[str, str]
+    """Tags of the log group, its key and the role."""
 
 
 class LogShipping(pulumi.ComponentResource):

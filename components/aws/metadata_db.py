@@ -61,6 +61,7 @@ class MetadataDbArgs:
     environment: str
     """Environment name `<team>-<env>`; the instance is `<environment>-metadata`."""
     vpc_id: pulumi.Input[str]
+    """VPC of the database's security group."""
     private_subnet_ids: pulumi.Input[Sequence[str]]
     """Subnets of the DB subnet group (one per AZ of the network)."""
     client_security_group_id: pulumi.Input[str]
@@ -68,11 +69,15 @@ class MetadataDbArgs:
     alarm_topic_arn: pulumi.Input[str]
     """SNS topic the alarms notify (alarm and OK)."""
     multi_az: bool
+    """A standby in a second Availability Zone (on in prod)."""
     backup_retention_days: int
+    """Days of automated backups (at least 7; 14 in prod)."""
     deletion_protection: bool
+    """RDS deletion protection and a final snapshot (on in prod)."""
     ephemeral: bool
     """No final snapshot, automated backups deleted with the instance (`mlplat:ephemeral`)."""
     tags: Mapping[str, str]
+    """Tags of every resource of the component."""
 
 
 #: Type token, by the rule in components/__init__.py.

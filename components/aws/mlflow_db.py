@@ -90,21 +90,29 @@ class MlflowDatabaseArgs:
     """Inputs of MlflowDatabase, from validated config and the MetadataDb outputs."""
 
     settings: MlflowConfig
+    """The validated `mlplat:mlflow` block."""
     cluster: PodIdentityCluster
     """The environment's cluster (its `environment` prefixes the Job's names)."""
     role_name: str
     """Login role and database name `<team>_<env>`."""
     labels: Mapping[str, str]
+    """Ownership labels of the Job's objects (ADR 0004)."""
     kubernetes_version: str
+    """Minor version of the cluster; pins the Pod Security version of the Job's namespace."""
     db_address: pulumi.Input[str]
+    """Host name of the metadata database."""
     db_port: pulumi.Input[int]
+    """Its port (5432)."""
     master_username: str
+    """The master login the Job uses to create the team's role and database."""
     master_secret_arn: pulumi.Input[str]
+    """Secrets Manager secret of the master password (read by the Job, never by the team)."""
     db_key_arn: pulumi.Input[str]
     """Customer key encrypting the master secret."""
     egress: Sequence[EgressAllowance]
     """What the Job's pods may reach besides DNS and HTTPS (the database, Pod Identity)."""
     tags: Mapping[str, str]
+    """Tags of the Job's IAM role."""
     owns_namespace: bool = True
     """False in shared mode: the platform stack owns `settings.platform_namespace` and its
     NetworkPolicies (many tenants' Jobs run there); this component only adds the team's

@@ -83,15 +83,20 @@ class TeamAccessArgs:
     """Inputs of TeamAccess, from validated config (mlplat.config.TenancyConfig)."""
 
     cluster: PodIdentityCluster
+    """The environment's cluster: access entry and Pod Identity associations."""
     team_role_arn: str
+    """IAM role the team's people assume (`tenancy.teamRoleArn`)."""
     group: str
     """Kubernetes group the team role is mapped to."""
     service_accounts: Sequence[ServiceAccountGrant]
+    """Service accounts that get an IAM role, with their bucket grants."""
     bucket_arns: pulumi.Input[Mapping[str, str]] | None
     """Purpose -> bucket ARN of the object store (None: no store; config then allows no
     bucket grants)."""
     store_key_arn: pulumi.Input[str] | None
+    """KMS key of the object store (None: no store); roles with bucket grants may use it."""
     tags: Mapping[str, str]
+    """Tags of the IAM roles."""
 
 
 def _sid(*parts: str) -> str:

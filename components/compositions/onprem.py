@@ -69,6 +69,7 @@ class OnpremTeamEnvironmentArgs:
     config: EnvironmentConfig
     """The validated environment config with `substrate: onprem`."""
     stack: str
+    """Pulumi stack name; recorded in the `mlplat.io/stack` label."""
 
 
 def data_namespace_policies(

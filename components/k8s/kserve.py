@@ -110,9 +110,13 @@ class KServeArgs:
     """Inputs of KServe, from validated config (mlplat.config.ServingConfig)."""
 
     runtimes: Sequence[ModelRuntime]
+    """Model servers installed as ClusterServingRuntimes (mlplat.config.ServingConfig)."""
     ingress_class: str
+    """IngressClass InferenceServices are exposed through."""
     domain: str
+    """Domain of the generated InferenceService host names."""
     autoscaling: AutoscalingConfig
+    """HPA defaults: scale-down window and the replica cap."""
     node_selector: Mapping[str, str] = field(default_factory=dict)
     """Where the controller runs (the cluster's system nodes)."""
     depends_on: Sequence[pulumi.Resource] = ()

@@ -61,6 +61,7 @@ class KueueArgs:
     """Inputs of Kueue."""
 
     flavors: Sequence[GpuFlavor]
+    """One ResourceFlavor per GPU pool, with the pool's node label and taint."""
     require_queue: bool
     """Suspend queue-less Jobs and JobSets in team namespaces (mlplat.config.TrainingConfig)."""
     node_selector: Mapping[str, str] = field(default_factory=dict)

@@ -63,11 +63,13 @@ class MlflowServerArgs:
     """Inputs of MlflowServer, from validated config (mlplat.config.MlflowConfig)."""
 
     settings: MlflowConfig
+    """The validated `mlplat:mlflow` block."""
     namespace: str
     """Team namespace the server runs in (created by the tenancy component)."""
     labels: Mapping[str, str]
     """Ownership labels of the team stack (ADR 0004)."""
     replicas: int
+    """Server replicas (2 in prod, behind a PodDisruptionBudget)."""
     backend_store_uri: pulumi.Input[str]
     """Secret PostgreSQL URI of the tracking and registry data."""
     auth_database_uri: pulumi.Input[str]

@@ -78,6 +78,7 @@ class MonitoringStackArgs:
     """Inputs of MonitoringStack."""
 
     settings: MonitoringConfig
+    """The validated `mlplat:monitoring` block."""
     environment: str
     """`<team>-<env>` or the platform's name: Prometheus's `cluster` external label."""
     storage_class: pulumi.Input[str]

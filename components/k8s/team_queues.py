@@ -37,9 +37,11 @@ class TeamQueuesArgs:
     cluster_queue: str
     """ClusterQueue name: the environment `<team>-<env>` (cluster-scoped, unique)."""
     cohort: str
+    """Cohort the team's ClusterQueue borrows from and lends to."""
     quotas: Mapping[str, PoolQuotaConfig]
     """ResourceFlavor (pool) name -> the team's quota on it."""
     local_queue: str
+    """Name of the LocalQueue created in each team namespace."""
     namespaces: Sequence[str]
     """Team namespaces; each gets the LocalQueue."""
     labels: Mapping[str, str]

@@ -41,7 +41,9 @@ class TeamServingArgs:
     """Inputs of TeamServing, from validated config (mlplat.config.ServingConfig)."""
 
     namespaces: Sequence[str]
+    """Team namespaces that serve models."""
     max_unavailable: int
+    """PodDisruptionBudget of InferenceService pods: most pods down at once."""
     load_balancer_sources: Sequence[str]
     """CIDRs a load balancer reaches pods from directly (empty: none, traffic comes
     through an in-cluster ingress controller)."""

@@ -123,10 +123,13 @@ class TeamTenancyArgs:
     environment: str
     """`<team>-<env>`: the main namespace and the prefix of the others."""
     team: str
+    """Team name (the `mlplat.io/team` label)."""
     env: str
+    """Environment tier (the `mlplat.io/env` label)."""
     stack: str
     """Pulumi stack name (the `mlplat.io/stack` label)."""
     namespaces: Sequence[NamespaceConfig]
+    """The team's namespaces with their quotas and Pod Security level."""
     group: str
     """Kubernetes group of the team's people (from the access entry or the OIDC provider)."""
     service_accounts: Mapping[str, str | None]
@@ -134,8 +137,11 @@ class TeamTenancyArgs:
     kubernetes_version: str
     """Minor version of the cluster (`1.33`); pins the Pod Security Standards version."""
     monitoring_namespace: str
+    """The only namespace whose pods may scrape the team's pods."""
     ingress_namespace: str
+    """Namespace of the ingress controller that may reach the team's pods."""
     extra_egress: Sequence[EgressAllowance] = ()
+    """What the team's pods may reach besides DNS and their own namespaces."""
 
 
 def ownership_labels(team: str, env: str, stack: str) -> dict[str, str]:

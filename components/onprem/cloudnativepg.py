@@ -120,18 +120,27 @@ class PostgresClusterArgs:
     """Inputs of PostgresCluster, from validated config."""
 
     settings: CloudNativePgConfig
+    """The validated `mlplat:onprem.metadataDb` block."""
     tls: TlsConfig
+    """cert-manager issuer the server and client certificates come from."""
     cluster_name: str
     """Name of the `Cluster` (`<team>-<env>-metadata`)."""
     namespace: pulumi.Input[str]
+    """The data namespace (created by the composition)."""
     namespace_name: str
+    """Its name, known up front (certificate and service names)."""
     role_name: str
     """Team login role and database `<team>_<env>`."""
     instances: int
+    """PostgreSQL instances (3 in prod: one primary, two replicas)."""
     retention_days: int
+    """Days backups in the object store are kept."""
     backup: BackupTarget
+    """Bucket, endpoint and credentials of the backups (the MinIO `backups` bucket)."""
     labels: Mapping[str, str]
+    """Ownership labels of every object (ADR 0004)."""
     credentials_version: int = 1
+    """Bump to generate a new password for the team role."""
 
 
 def service_dns_names(cluster: str, namespace: str) -> list[str]:

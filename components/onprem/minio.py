@@ -118,7 +118,9 @@ class MinioObjectStoreArgs:
     """Inputs of MinioObjectStore, from validated config."""
 
     settings: MinioConfig
+    """The validated `mlplat:onprem.objectStore` block (MinIO)."""
     tls: TlsConfig
+    """cert-manager issuer of MinIO's server certificate."""
     environment: str
     """`<team>-<env>`: prefixes bucket, user and policy names."""
     namespace: pulumi.Input[str]
@@ -130,6 +132,7 @@ class MinioObjectStoreArgs:
     grants: Sequence[ServiceAccountGrant]
     """Who gets a MinIO user: name, the namespace its credentials Secret goes to, buckets."""
     labels: Mapping[str, str]
+    """Ownership labels of every object (ADR 0004)."""
     credentials_version: int = 1
     """Bump to generate new keys for every user and the root."""
 

@@ -6,8 +6,10 @@
 Generated: docs/configuration.md (config models), the inputs tables of
 cloud-init/README.md (cloud-init input models), the reviewer's IAM policy in
 docs/verify.md (mlplat.verify.coverage), the variable table of every Ansible
-role README (its meta/argument_specs.yml), and the module map of docs/architecture.md
-(module docstrings and role descriptions).
+role README (its meta/argument_specs.yml), the module map of docs/architecture.md
+(module docstrings and role descriptions), the version matrix of docs/upgrades.md
+(components/versions.py) and docs/components/reference.md (each component's typed
+arguments and outputs).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class Outcome:
 
 def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
     """Every generated document. `roles_dir` points at another roles tree (tests)."""
-    from mlplat.docgen import cloudinit, configuration, modules, roles
+    from mlplat.docgen import cloudinit, component_reference, configuration, modules, roles
+    from mlplat.docgen import versions as version_matrix
 
     def whole_file(_: str) -> str:
         return configuration.render()
@@ -50,6 +53,8 @@ def documents(roles_dir: Path | None = None) -> list[GeneratedDoc]:
         GeneratedDoc(configuration.TARGET, whole_file, partial=False),
         GeneratedDoc(cloudinit.README, cloudinit.render_readme),
         GeneratedDoc(modules.ARCHITECTURE, modules.render_architecture),
+        GeneratedDoc(version_matrix.UPGRADES, version_matrix.render_upgrades),
+        GeneratedDoc(component_reference.TARGET, component_reference.render, partial=False),
     ]
     # docs/verify.md: the reviewer's read-only IAM policy (live-verify branch).
     from mlplat.verify import docs as verify_docs
