@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -52,7 +52,9 @@ class _Model(BaseModel):
         if field is None:
             return value
         # `int`, `float`, `bool`, or one of them `| None`
-        members = set(get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        members = {_unannotated(member)
+                   for member in get_args(field.annotation) or (field.annotation,)}
+        members -= {type(None)}
         if members == {bool} and value is not None and not isinstance(value, bool):
             # pydantic would read 0, 1, "yes", "off", "t" as booleans
             raise ValueError(f"must be true or false (got {value!r})")
@@ -60,6 +62,11 @@ class _Model(BaseModel):
             kind = "a whole number" if members == {int} else "a number"
             raise ValueError(f"must be {kind} (got {str(value).lower()})")
         return value
+
+
+def _unannotated(annotation: Any) -> Any:
+    """`Annotated[int, ...]` -> `int` (a `RetentionDays | None` field is a number field)."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
 def _dns_label(value: str) -> str:

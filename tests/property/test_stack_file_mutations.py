@@ -373,6 +373,11 @@ def same_value(written: Any, parsed: Any) -> bool:
 
 def differences(written: Any, parsed: Any, path: str) -> Iterator[str]:
     """Every path where the parsed config does not carry what the file says."""
+    if isinstance(written, dict) and set(written) == {"secure"}:
+        # A Pulumi secret (`secure: <ciphertext>`): offline, its value is never read.
+        if parsed != "[secret]":
+            yield f"{path}: a secret in the file, {parsed!r} in the config"
+        return
     if isinstance(written, dict):
         if not isinstance(parsed, dict):
             yield f"{path}: file has a mapping, config has {parsed!r}"
