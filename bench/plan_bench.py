@@ -42,7 +42,7 @@ COUNTS = (1, 10, 50)
 TEAMS = ["vision", "nlp", "speech", "recsys", "search", "ads", "fraud", "robotics", "bio", "maps"]
 
 
-def environment_configs(count: int):
+def environment_configs(count: int) -> list[Any]:
     """`count` distinct, valid environments cycling through tiers, pools and sizes."""
     from mlplat.config import parse_environment
 
