@@ -66,20 +66,22 @@ def write_plans(directory: Path, count: int) -> tuple[list[Path], Path, int]:
     return paths, exports, len(plan)
 
 
-def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> float:
+LAST_OUTPUT: dict[str, str] = {}  # each command's last stdout, by name
+
+
+def timed(name: str, argv: list[str], ok: tuple[int, ...] = (0,)) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, check=False)
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode not in ok:
         raise SystemExit(f"{argv[:4]} failed ({done.returncode}): {done.stderr[-2000:]!r}")
+    LAST_OUTPUT[name] = done.stdout
     return elapsed
 
 
-def checkov_summary(exports: Path) -> dict[str, int]:
+def checkov_summary(report: str) -> dict[str, int]:
     """Checks checkov ran over the exports (so the comparison is not against an empty run)."""
-    done = subprocess.run([str(CHECKOV), *checkov_args(exports)[1:]], capture_output=True,
-                          text=True, check=False)
-    reports = json.loads(done.stdout)
+    reports = json.loads(report)
     reports = reports if isinstance(reports, list) else [reports]
     total = {"passed": 0, "failed": 0, "resource_count": 0, "parsing_errors": 0}
     for one in reports:
@@ -191,10 +193,10 @@ def main() -> None:
                 if name == "checkov" and run >= args.checkov_runs:
                     continue
                 loads.setdefault(name, f"{os.getloadavg()[0]:.1f}")
-                times[name].append(timed(argv, ok))
+                times[name].append(timed(name, argv, ok))
                 print(name, f"{times[name][-1]:.2f}", f"load {os.getloadavg()[0]:.1f}",
                       file=sys.stderr, flush=True)
-        checked = checkov_summary(exports)
+        checked = checkov_summary(LAST_OUTPUT["checkov"])
         rules_s, rules = rules_time(paths)
     fig: dict[str, Any] = {name: summary(t) for name, t in times.items()}
     fig["checkov_all"] = times["checkov"]
