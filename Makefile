@@ -15,7 +15,7 @@ SCANNERS := .venv-scanners
 SCANNERS_STAMP := $(SCANNERS)/.installed
 STACK ?= demo
 
-.PHONY: plan test test-unit test-hosts lint bench snapshots system-deps clean venv scanners
+.PHONY: plan test test-unit test-hosts lint bench bench-ansible snapshots system-deps clean venv scanners
 
 $(PLAN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,9 +68,14 @@ snapshots: $(TEST_STAMP)
 	MLPLAT_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/cloudinit -m "not hosts"
 	$(BIN)/mlplat docs
 
-bench: $(TEST_STAMP)
+# Benchmarks (issue #14): plan and audit beside checkov (needs the scanners venv); the Ansible
+# one boots real hosts and needs root: bench-ansible. Each writes its docs/performance.md section.
+bench: $(TEST_STAMP) $(SCANNERS_STAMP)
 	$(BIN)/python -m bench.plan_bench
 	$(BIN)/python -m bench.audit_bench
+
+bench-ansible: $(TEST_STAMP)
+	$(BIN)/python -m bench.ansible_bench
 
 clean:
 	rm -rf $(VENV) $(SCANNERS) .pytest_cache .mypy_cache .ruff_cache
