@@ -97,6 +97,17 @@ def load_waivers(path: Path, source: str | None = None) -> list[Waiver]:
     return parse_waivers(document, shown)
 
 
+def stack_waivers(stack_dir: Path, path: Path | None = None) -> list[Waiver]:
+    """The waivers that apply: `path` when given (it must exist), else the stack
+    directory's `waivers.yaml` if there is one."""
+    from mlplat.stackfile import display_path
+
+    chosen = path or stack_dir / "waivers.yaml"
+    if path is None and not chosen.exists():
+        return []
+    return load_waivers(chosen, display_path(chosen))
+
+
 def parse_waivers(document: YamlDocument, source: str) -> list[Waiver]:
     data = document.data
     if data is None:

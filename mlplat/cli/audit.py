@@ -45,9 +45,9 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
     Nothing is written unless the whole audit ran."""
     from mlplat.audit.engine import AuditInputError, audit_plans
     from mlplat.audit.formats import RENDERERS
-    from mlplat.audit.waivers import WaiverError, load_waivers
+    from mlplat.audit.waivers import WaiverError, stack_waivers
     from mlplat.plan import ProgramError
-    from mlplat.stackfile import STACK_DIR, display_path
+    from mlplat.stackfile import STACK_DIR
     from policies import ALL_RULES, Severity
 
     if list_rules:
@@ -57,10 +57,7 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
     directory = stack_dir or STACK_DIR
     try:
         check_output(output)
-        explicit = waivers_path is not None
-        waivers_file = waivers_path or directory / "waivers.yaml"
-        waivers = (load_waivers(waivers_file, display_path(waivers_file))
-                   if explicit or waivers_file.exists() else [])
+        waivers = stack_waivers(directory, waivers_path)
         plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
         report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
         deliver(RENDERERS[fmt](report), output,

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.cli.plans import plans_from
 from mlplat.config import ConfigError
-from mlplat.core.files import write_atomically
 
 FORMATS = ("table", "json", "markdown")
 
@@ -46,19 +45,11 @@ def cost(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...]
 
     directory = stack_dir or STACK_DIR
     try:
-        if output is not None and not (output.parent or Path(".")).is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        check_output(output)
         org = load_org(directory)
         plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
-        results = []
-        for plan in plans:
-            estimated = estimate(plan)
-            budget = (org.for_env(estimated.env).monthly_budget_usd
-                      if org is not None and estimated.env else None)
-            results.append(Costed(estimated, budget))
-        text = RENDERERS[fmt](results)
-        if output is not None:
-            write_atomically(output, text)
+        results = [Costed.under(estimate(plan), org) for plan in plans]
+        deliver(RENDERERS[fmt](results), output, f"{len(results)} stacks costed")
     except (ConfigError, AuditInputError, CostError) as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
@@ -67,10 +58,6 @@ def cost(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...]
     except OSError as error:
         fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
 
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        click.echo(f"Wrote {output}", err=True)
     over = [c.estimate.stack for c in results if c.over_budget]
     if over:
         click.echo(f"error: over budget: {', '.join(over)}", err=True)

@@ -16,6 +16,7 @@ from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
 from mlplat.config import ConfigError
 
 if TYPE_CHECKING:
+    from mlplat.config.org import OrgGuardrails
     from mlplat.templates import Template
 
 
@@ -138,13 +139,15 @@ def new(team: str, env: str, template_name: str, assignments: tuple[str, ...],
     click.echo(_next_steps(shown, stack))
 
 
-def _plan_and_cost(stack: str, text: str, directory: Path, env: str, org: Any) -> None:
+def _plan_and_cost(stack: str, text: str, directory: Path, env: str,
+                   org: OrgGuardrails | None) -> None:
     """Plan the new stack beside the existing ones (a shared-mode tenant resolves its
     platform) in a scratch directory, then hold its full-scale cost against the budget."""
     import shutil
     import tempfile
 
     from mlplat.cost.estimate import CostError, estimate
+    from mlplat.cost.render import Costed
     from mlplat.plan import plan_requests
     from mlplat.plan.api import stack_request
 
@@ -161,10 +164,10 @@ def _plan_and_cost(stack: str, text: str, directory: Path, env: str, org: Any) -
         estimated = estimate(plan)
     except CostError as error:
         raise ConfigError(str(error)) from None
-    budget = org.for_env(env).monthly_budget_usd if org is not None else None
-    if budget is not None and estimated.full > budget:
+    costed = Costed.under(estimated, org)
+    if costed.over_budget:
         raise ConfigError(f"{stack}: ${estimated.full:,.2f} a month at full scale is over the "
-                          f"{env} budget of ${budget:,.2f} (guardrail environments.{env}."
+                          f"{env} budget of ${costed.budget:,.2f} (guardrail environments.{env}."
                           "monthlyBudgetUsd in stacks/org.yaml); lower a pool's gpuLimit or "
                           "cpuLimit")
     click.echo(f"Planned {len(plan.managed())} resources; ${estimated.idle:,.2f} a month "

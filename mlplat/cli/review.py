@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.config import ConfigError
 
 FORMATS = ("markdown", "text", "json")
@@ -30,12 +30,11 @@ def review(stacks: tuple[str, ...], base_ref: str, fmt: str, output: Path | None
 
     Exit 0 when the report was written, 2 on bad input (unknown stack, bad revision, not a
     git repository), 1 when the program fails on a stack."""
-    from mlplat.audit.waivers import WaiverError, load_waivers
-    from mlplat.core.files import write_atomically
+    from mlplat.audit.waivers import WaiverError, stack_waivers
     from mlplat.plan import ProgramError
     from mlplat.plan.revisions import RevisionError, repository_root, resolve_revision
     from mlplat.review import RENDERERS, review_stack
-    from mlplat.stackfile import STACK_DIR, available_stacks, display_path, stack_file
+    from mlplat.stackfile import STACK_DIR, available_stacks, stack_file
 
     directory = stack_dir or STACK_DIR
     try:
@@ -45,17 +44,12 @@ def review(stacks: tuple[str, ...], base_ref: str, fmt: str, output: Path | None
             if stack not in known:
                 raise ConfigError(f"unknown stack {stack!r} (known stacks: "
                                   f"{', '.join(known) or 'none'})")
-        if output is not None and not (output.parent or Path(".")).is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        check_output(output)
         resolve_revision(repository_root(directory), base_ref)
-        waivers_file = directory / "waivers.yaml"
-        waivers = (load_waivers(waivers_file, display_path(waivers_file))
-                   if waivers_file.exists() else [])
+        waivers = stack_waivers(directory)
         reviews = [review_stack(stack, base_ref, directory, waivers)
                    for stack in (stacks or tuple(known))]
-        text = RENDERERS[fmt](reviews, base_ref)
-        if output is not None:
-            write_atomically(output, text)
+        deliver(RENDERERS[fmt](reviews, base_ref), output, f"{len(reviews)} stacks reviewed")
     except (ConfigError, RevisionError, WaiverError) as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
@@ -63,7 +57,3 @@ def review(stacks: tuple[str, ...], base_ref: str, fmt: str, output: Path | None
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
     except OSError as error:
         fail(f"{output}: cannot write: {error.strerror or error}", EXIT_BAD_INPUT)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        click.echo(f"Wrote {output}", err=True)

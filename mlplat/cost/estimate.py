@@ -18,7 +18,7 @@ pools); a pool that allows spot capacity is costed at the spot assumption of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlplat import catalog
@@ -63,17 +63,17 @@ class CostEstimate:
         return round(sum(item.full for item in self.items), 2)
 
     def by_component(self) -> dict[str, tuple[float, float]]:
-        totals: dict[str, tuple[float, float]] = {}
-        for item in self.items:
-            idle, full = totals.get(item.component, (0.0, 0.0))
-            totals[item.component] = (idle + item.idle, full + item.full)
-        return {name: (round(i, 2), round(f, 2)) for name, (i, f) in sorted(totals.items())}
+        return self._totals(lambda item: item.component)
 
     def by_type(self) -> dict[str, tuple[float, float]]:
+        return self._totals(lambda item: item.type)
+
+    def _totals(self, key: Callable[[LineItem], str]) -> dict[str, tuple[float, float]]:
+        """(idle, full) summed per key, rounded to cents, sorted by key."""
         totals: dict[str, tuple[float, float]] = {}
         for item in self.items:
-            idle, full = totals.get(item.type, (0.0, 0.0))
-            totals[item.type] = (idle + item.idle, full + item.full)
+            idle, full = totals.get(key(item), (0.0, 0.0))
+            totals[key(item)] = (idle + item.idle, full + item.full)
         return {name: (round(i, 2), round(f, 2)) for name, (i, f) in sorted(totals.items())}
 
 
@@ -323,6 +323,3 @@ def estimate(plan: Plan, prices: RegionPrices | None = None) -> CostEstimate:
                         usage_based=dict(sorted(usage.items())),
                         unpriced=dict(sorted(unpriced.items())))
 
-
-def estimates(plans: Iterable[Plan]) -> list[CostEstimate]:
-    return [estimate(plan) for plan in plans]

@@ -86,10 +86,9 @@ def _linear_price(name: str, explicit: dict[str, float], per_vcpu: dict[str, flo
 
 
 def _shown() -> str:
-    try:
-        return str(PRICE_TABLE.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(PRICE_TABLE)
+    from mlplat.stackfile import display_path
+
+    return display_path(PRICE_TABLE)
 
 
 @cache

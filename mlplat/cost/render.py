@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from mlplat.config.org import OrgGuardrails
 from mlplat.cost.estimate import CostEstimate
 
 
@@ -15,6 +16,13 @@ class Costed:
 
     estimate: CostEstimate
     budget: float | None
+
+    @classmethod
+    def under(cls, estimate: CostEstimate, org: OrgGuardrails | None) -> Costed:
+        """`estimate` with its tier's monthly budget from org.yaml (None: no budget)."""
+        budget = (org.for_env(estimate.env).monthly_budget_usd
+                  if org is not None and estimate.env else None)
+        return cls(estimate, budget)
 
     @property
     def over_budget(self) -> bool:
