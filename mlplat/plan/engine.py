@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mlplat.core.paths import STACKS_DIR
+from mlplat.plan import shortcuts
 from mlplat.plan.model import Plan, ResourceRecord, normalise
 
 if TYPE_CHECKING:  # the SDKs are imported when a plan runs, not when a cached one is read
@@ -234,10 +235,13 @@ def _recording_monitor_class() -> type:
                 return resource_pb2.RegisterResourceResponse(urn=urn)
 
             _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
-            # Deserialize once: the mocks get Python values, the record gets the wire JSON
-            # (which still carries secret and resource-reference signatures).
-            inputs = rpc.deserialize_properties(request.object)
+            # The record gets the wire JSON (which still carries secret and resource-reference
+            # signatures); the mocks get Python values, which are that same JSON unless it
+            # holds a signature (shortcuts.plain_inputs).
             wire = json_format.MessageToDict(request.object)
+            inputs = shortcuts.plain_inputs(wire)
+            if inputs is None:
+                inputs = rpc.deserialize_properties(request.object)
             rename = not request.type.startswith("kubernetes:")
             if request.type.startswith("pulumi:providers:"):
                 wire = _decode_provider_config(wire)
@@ -442,7 +446,7 @@ def _run_in_context(
 
     loop = _ensure_event_loop()  # type: ignore[no-untyped-call]  # untyped in the SDK
     loop.set_default_executor(_InlineExecutor())
-    with _without_source_positions():
+    with _without_source_positions(), shortcuts.installed(loop):
         try:
             _sync_await(run_pulumi_func(program))
         except Exception as exc:
