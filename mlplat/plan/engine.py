@@ -276,10 +276,13 @@ def _recording_monitor_class() -> type:
             for key in request.additionalSecretOutputs:
                 if key in state and not rpc.is_rpc_secret(state[key]):
                     state[key] = rpc.wrap_rpc_secret(state[key])
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+            response = shortcuts.registered(urn, resource_id, state)
+            if response is not None:
+                return response
             state_proto = _state_struct(state)
             if state_proto is None:
                 state_proto = _completed(rpc.serialize_properties(state, {}))
-            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
             return resource_pb2.RegisterResourceResponse(
                 urn=urn, id=resource_id, object=state_proto)
 

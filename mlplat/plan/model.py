@@ -7,6 +7,7 @@ byte-identical JSON and so that nothing secret is ever written or printed.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -26,6 +27,7 @@ _CAMEL_BOUNDARY_1 = re.compile(r"(.)([A-Z][a-z]+)")
 _CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)  # a few hundred distinct names, asked for again and again
 def snake_case(name: str) -> str:
     """`mapPublicIpOnLaunch` -> `map_public_ip_on_launch` (the Terraform/pulumi-aws name)."""
     if name.startswith("__"):

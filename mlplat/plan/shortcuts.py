@@ -21,6 +21,11 @@ so each of those can be skipped where skipping provably changes nothing:
   in turn to build the Output's state; here the resolver sets that state on one future, as
   the SDK itself already does for a resource's `urn` and `id` (`resource_output`). The
   Output, its state and a failed resource's exception are the same.
+- **No lifecycle tracking for Outputs born resolved** (`Output._track`): the SDK keeps
+  every Output's state future in a set until it resolves, so the end of the program can
+  wait for the pending ones and surface their errors; a future that has already resolved
+  without error would be added, then removed by a callback on the next turn of the loop.
+  With eager tasks most Outputs are born resolved; they skip the round trip.
 - **Plain values serialise to themselves** (`serialize_property`): a `str`, `int`,
   `float`, `bool` or `None` (exactly those types, not subclasses such as enums) comes
   out of the SDK's serialiser unchanged after a dozen type checks and a coroutine of its
@@ -30,6 +35,12 @@ so each of those can be skipped where skipping provably changes nothing:
   the SDK's deserialiser would give the mocks, unless it holds a special signature
   (secret, asset, resource reference) or the unknown marker; only then is the SDK's
   deserialiser used.
+
+- **Plain outputs without protobuf** (`registered`): the mock outputs of a registration are
+  plain JSON; the SDK would get them as a protobuf Struct and turn that back into Python
+  (numbers become floats, keys whose value is None vanish, at every depth). The monitor
+  hands over the Python values that round trip would produce, in a response with the same
+  fields, unless the outputs hold a signature or the unknown marker.
 
 `MLPLAT_PLAN_STOCK_SDK=1` turns all of them off. A test plans every shipped stack both
 ways and requires byte-identical plans (tests/unit/test_plan_shortcuts.py), so a Pulumi
@@ -41,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import os
 import types
 from collections.abc import Callable, Coroutine, Generator, Iterator
@@ -185,6 +197,18 @@ def _transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Callab
     return resolvers
 
 
+# --- Output tracking ---------------------------------------------------------------------
+
+def _track(stock: Callable[[Any], None]) -> Callable[[Any], None]:
+    def track(output: Any) -> None:
+        data = output._data
+        if data.done() and not data.cancelled() and data.exception() is None:
+            return
+        stock(output)
+
+    return track
+
+
 # --- plain values ------------------------------------------------------------------------
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -228,6 +252,65 @@ def plain_inputs(wire: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+# --- plain outputs ------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """What the SDK reads of a RegisterResourceResponse, with `object` already Python."""
+
+    urn: str
+    id: str
+    object: dict[str, Any]
+    result: int = 0  # resource_pb2.Result.SUCCESS
+    unknown: bool = False
+    # The field names are the SDK's (camelCase, as in the protobuf message).
+    propertyDependencies: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class _NotPlain(Exception):
+    """The value needs the SDK's own serialiser."""
+
+
+def _through_the_wire(value: Any) -> Any:
+    """A JSON value as it comes out of a protobuf Struct and the SDK's deserialiser: ints
+    as floats (a bool stays a bool), None-valued keys of every mapping dropped (None items
+    of a list kept), every container new. Raises _NotPlain for anything else: a type that
+    is not JSON (exactly), a signature (secret, asset, reference) or the unknown marker."""
+    kind = type(value)
+    if kind is str:
+        if value == _UNKNOWN:
+            raise _NotPlain
+        return value
+    if kind is dict:
+        if _SIGNATURE_KEY in value:
+            raise _NotPlain
+        converted = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            if item is not None:
+                converted[key] = _through_the_wire(item)
+        return converted
+    if kind is list:
+        return [_through_the_wire(item) for item in value]
+    if kind is int:
+        return float(value)
+    if kind is float or kind is bool or value is None:
+        return value
+    raise _NotPlain
+
+
+def registered(urn: str, resource_id: str, state: dict[str, Any]) -> Registered | None:
+    """The response for mock outputs that are plain JSON without signatures or unknowns;
+    None when the SDK has to get a protobuf Struct."""
+    if not enabled():
+        return None
+    try:
+        return Registered(urn=urn, id=resource_id, object=_through_the_wire(state))
+    except _NotPlain:
+        return None
+
+
 # --- switching them on for a plan ----------------------------------------------------------
 
 @contextlib.contextmanager
@@ -236,21 +319,25 @@ def installed(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     if not enabled():
         yield
         return
+    from pulumi import Output
     from pulumi.runtime import resource as sdk_resource
     from pulumi.runtime import rpc
 
     stock_create_urn = sdk_resource.create_urn
     stock_transfer_properties = rpc.transfer_properties
     stock_serialize_property = rpc.serialize_property
+    stock_track = Output._track
     previous_factory = loop.get_task_factory()
     loop.set_task_factory(eager_task_factory)  # type: ignore[arg-type]
     loop.run_in_executor = _run_inline(loop)  # type: ignore[method-assign,assignment]
     sdk_resource.create_urn = _create_urn(stock_create_urn)
     rpc.transfer_properties = _transfer_properties
     rpc.serialize_property = _serialize_property(stock_serialize_property)
+    Output._track = _track(stock_track)  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
+        Output._track = stock_track  # type: ignore[method-assign]
         rpc.serialize_property = stock_serialize_property
         rpc.transfer_properties = stock_transfer_properties
         sdk_resource.create_urn = stock_create_urn
