@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import gc
 import multiprocessing
 import os
@@ -186,22 +187,30 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1) -> list[Plan]:
+def plan_requests(requests: Sequence[PlanRequest], jobs: int = 1, *,
+                  keep: Callable[[PlanRequest, Plan], None] | None = None) -> list[Plan]:
     """Plan every request, in order, and first the stacks they reference. `jobs` > 1
     spreads each wave (`in_dependency_order`) over forked workers.
 
+    `keep(request, plan)` runs where the plan was made, as soon as it is made (the plan
+    cache stores it there: encoding fifty plans one after another in the parent would
+    leave the workers idle for seconds). It must be picklable for workers.
+
     Raises ProgramError for the first failing request (in request order when planned
     in-process; the first to fail when planned by workers)."""
-    return plan_in_order(requests, lambda wave: _plan_wave(wave, jobs), lambda plan: plan)
+    return plan_in_order(requests, lambda wave: _plan_wave(wave, jobs, keep),
+                         lambda plan: plan)
 
 
-def _plan_wave(requests: Sequence[PlanRequest], jobs: int) -> list[Plan]:
+def _plan_wave(requests: Sequence[PlanRequest], jobs: int,
+               keep: Callable[[PlanRequest, Plan], None] | None = None) -> list[Plan]:
     """Plan requests that reference nothing unplanned, in order."""
     if not requests:
         return []
+    plan = functools.partial(_plan_and_keep, keep) if keep is not None else _plan
     workers = min(jobs, len(requests))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return list(map(_plan, requests))
+        return list(map(plan, requests))
     warm_up()
     context = multiprocessing.get_context("fork")
     try:
@@ -209,7 +218,7 @@ def _plan_wave(requests: Sequence[PlanRequest], jobs: int) -> list[Plan]:
                                                     initializer=_start_worker) as pool:
             # One request per hand-out: plans differ in size, and a worker that drew a
             # batch of large ones would finish last while the others sit idle.
-            return list(pool.map(_plan, requests, chunksize=1))
+            return list(pool.map(plan, requests, chunksize=1))
     except concurrent.futures.process.BrokenProcessPool as exc:
         stacks = ", ".join(request.stack for request in requests)
         raise ProgramError(f"a planning worker process died ({exc}); one of these stacks "
@@ -227,6 +236,12 @@ def _start_worker() -> None:
     walking every plan's live graph over and over."""
     asyncio.set_event_loop(asyncio.new_event_loop())
     gc.disable()
+
+
+def _plan_and_keep(keep: Callable[[PlanRequest, Plan], None], request: PlanRequest) -> Plan:
+    plan = _plan(request)
+    keep(request, plan)
+    return plan
 
 
 def _plan(request: PlanRequest) -> Plan:

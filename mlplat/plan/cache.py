@@ -153,8 +153,5 @@ def _wave_with_cache(requests: Sequence[PlanRequest], jobs: int, cache: PlanCach
     if missing:
         from mlplat.plan.api import plan_requests
 
-        planned = plan_requests(missing, jobs=jobs)
-        for request, plan in zip(missing, planned, strict=True):
-            cache.store(request, plan)
-        fresh = iter(planned)
+        fresh = iter(plan_requests(missing, jobs=jobs, keep=cache.store))
     return [(plan, True) if plan is not None else (next(fresh), False) for plan in found]

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SECRET = "[secret]"
@@ -63,7 +63,12 @@ class ResourceRecord:
         return self.type.startswith("pulumi:providers:")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as JSON. The nested values are the record's own, not copies (a plan's
+        records are never changed once recorded; `asdict` copying them cost more than the
+        JSON encoding of a stored plan)."""
+        return {"urn": self.urn, "type": self.type, "name": self.name, "custom": self.custom,
+                "parent": self.parent, "provider": self.provider, "inputs": self.inputs,
+                "dependencies": self.dependencies, "options": self.options}
 
 
 @dataclass

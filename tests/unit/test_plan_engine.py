@@ -97,6 +97,15 @@ def test_json_is_sorted_and_summarised(plan):
     assert document["summary"]["providers"] == 1
 
 
+def test_a_record_as_json_has_every_field_of_the_record(plan):
+    """`ResourceRecord.to_json` is written out field by field (asdict's copying was slow):
+    a field added to the record and forgotten there fails here."""
+    import dataclasses
+
+    for record in plan.resources:
+        assert record.to_json() == dataclasses.asdict(record)
+
+
 def test_hundreds_of_siblings_ready_at_once_plan_without_recursion():
     """Issue "Speed", item 1: from about 80 siblings on, answering each registration
     inside a re-entrant event loop exceeded the recursion limit (RecursionError)."""

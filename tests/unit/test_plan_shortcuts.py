@@ -62,13 +62,19 @@ def test_hundreds_of_siblings_plan_byte_identical(monkeypatch):
 
 
 def test_the_sdk_is_as_it_was_after_a_plan():
+    from pulumi import Output
     from pulumi.runtime import resource as sdk_resource
     from pulumi.runtime import rpc
 
-    before = (rpc.serialize_property, rpc.transfer_properties, sdk_resource.create_urn)
+    def sdk():
+        return (rpc.serialize_property, rpc.transfer_properties, sdk_resource.create_urn,
+                Output._track)
+
+    before = sdk()
     run_program(stack="siblings", config={"fixture:count": 3}, program_dir=MANY_SIBLINGS)
-    assert (rpc.serialize_property, rpc.transfer_properties, sdk_resource.create_urn) == before
-    assert before[0].__module__ == "pulumi.runtime.rpc"
+    assert sdk() == before
+    assert {function.__module__ for function in before} == {
+        "pulumi.runtime.rpc", "pulumi.runtime.resource", "pulumi.output"}
 
 
 # --- the eager task factory -----------------------------------------------------------------
