@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -37,7 +38,8 @@ PERFORMANCE_DOC = DOCS_DIR / "performance.md"
 SECTION = "## Offline plans: demo-sized and full environments (issue \"Speed\")"
 FULL_STACK = "demo"
 KINDS = ("demo-sized", "full")
-SDK_MS_PER_REGISTRATION = 1.4  # CPU per registration in the Pulumi SDK (cProfile, 2026-12-02)
+STOCK_SDK_ENV = "MLPLAT_PLAN_STOCK_SDK"  # mlplat.plan.shortcuts.STOCK_SDK_ENV
+WARM_PLANS = 9  # plans per process when measuring a warm plan's CPU
 BEFORE_HEADING = "## Offline plans: first speed run (issue \"Speed\", 2026-12-02 morning)"
 COUNTS = (1, 10, 50)
 TEAMS = ["vision", "nlp", "speech", "recsys", "search", "ads", "fraud", "robotics", "bio", "maps"]
@@ -78,39 +80,60 @@ class Run:
 
 # Measured by hand (cProfile and CPU clocks in one process), not by this script; dated.
 WHERE_THE_TIME_GOES = [
-    "What each change did (2026-12-02, CPU time per warm plan of a demo-sized environment, "
-    "median of 8 plans in one process, so the busy machine matters less): before, 317 ms. "
-    "`gc.freeze()` after warming: 273 ms (-14 %, not the -30 to -35 % an outside profile "
-    "reported: with the imports frozen the old generation is small, so full collections come "
-    "more often). Collector off while a plan runs and one collection after it: 197 ms (-38 %; "
-    "the collection is 32-39 ms of it, about 4.6 MiB and 37 000 objects of garbage per plan). "
-    "Collector off and never collecting: 178 ms (-44 %) but memory grows by those 4.6 MiB per "
-    "plan, so that is only done in workers, up to `GARBAGE_LIMIT` (about 27 plans). Loading "
-    "the provider submodules before forking (`PROVIDER_MODULES`): a worker's first plan "
-    "takes 0.23 s of CPU (a warm one 0.15 s) instead of about 0.7 s when the lazy "
-    "submodules load during it, in every worker. Chunks of one "
-    "request per hand-out: with chunks of 6 one worker could be left with 6 plans (about "
-    "1 s) while the other idles; argued, not measured (wall time on this machine was too "
-    "noisy to show it).",
+    "Earlier changes (2026-12-02 morning, CPU per warm plan of a demo-sized environment, "
+    "median of 8 plans in one process): before, 317 ms. `gc.freeze()` after warming: 273 ms "
+    "(-14 %). Collector off while a plan runs and one collection after it: 197 ms (-38 %). "
+    "Collector off and never collecting: 178 ms (-44 %), so that is done only in workers, up "
+    "to `GARBAGE_LIMIT`. Loading the provider submodules before forking "
+    "(`PROVIDER_MODULES`): a worker's first plan 0.23 s of CPU instead of about 0.7 s. "
+    "Chunks of one request per hand-out (argued, not measured).",
     "",
-    "Serialising the mock outputs back to the SDK, 6.7 % of a plan, is now done directly "
-    "when they are plain JSON (always, for these components; 7 times cheaper, identical "
-    "struct, tested).",
-    "",
-    "Where the time goes now (cProfile of 5 warm plans, collector paused as in a real run): "
-    "mlplat's own code (recording monitor, mocks, normalisation, components) is 3.4 % of "
-    "the time spent in functions' own bodies. The recording monitor's whole call is 10 %, "
-    "most of it the SDK's deserialisation of the inputs that the mock contract requires "
-    "(6.4 %; wire JSON 1.8 %, normalisation 2.2 %, outputs struct 1.2 %). The other 90 % "
-    "is the Pulumi SDK's per-registration machinery that the program drives (rpc "
-    "serialisation 17 %, asyncio scheduling 16 %, Output bookkeeping 8 %, input type "
-    "translation 4 %, ...): about 1.4 ms of CPU per registration, 150 ms per environment. "
-    "That is the floor: 50 environments are about 7.5 s of CPU for the plans plus about "
-    "1.2 s of start-up, imports and validation in the parent, so about 5 s on two idle "
-    "cores. Below it: fewer registrations per environment, or an SDK with cheaper "
-    "registrations.",
+    "The SDK shortcuts (ADR 0029; the warm-plan table above measures them each run). Where "
+    "the CPU of a warm plan of the demo goes with them (cProfile of 3 plans, own time by "
+    "module, 2026-12-02 15:25 UTC): the Pulumi SDK 46 %, mlplat's plan engine (recording "
+    "monitor, normalisation, the shortcuts themselves) 11 %, asyncio 8 %, protobuf 6 %, "
+    "`isinstance`/typing/inspect calls made mostly by the SDK about 8 %, the components "
+    "and program 1 %. What is left of the SDK is its registration body: `prepare_resource` "
+    "(dependencies, aliases, provider references), building the RegisterResourceRequest, "
+    "`resolve_outputs` (type-directed translation of every output property) and the "
+    "context-variable settings it reads about 140 times per registration. In the parent, "
+    "before workers fork: interpreter start, validation of every stack file and the "
+    "provider imports, about 1.3 s of one core.",
     "",
 ]
+
+
+_WARM_PLAN_SCRIPT = """
+import gc, json, sys, time
+from mlplat.plan.api import _plan, stack_request
+from mlplat.plan.engine import warm_up
+warm_up()
+request = stack_request(sys.argv[1])
+gc.disable()  # as in a planning worker
+plans = []
+for _ in range(int(sys.argv[2]) + 1):  # the first plan loads what warm_up does not
+    started = time.process_time()
+    plan = _plan(request)
+    plans.append(time.process_time() - started)
+    gc.collect()
+print(json.dumps({"cpu_s": plans[1:], "registrations": len(plan.resources)}))
+"""
+
+
+def warm_plan_cpu(stock: bool, env: dict[str, str]) -> dict[str, Any]:
+    """CPU of one warm plan of the demo in a process that plans it again and again, as a
+    worker does: median and minimum of WARM_PLANS, per plan and per registration. With
+    `stock`, through the unmodified SDK (no shortcuts, ADR 0029)."""
+    env = {**env, STOCK_SDK_ENV: "1" if stock else "0", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-c", _WARM_PLAN_SCRIPT, FULL_STACK,
+                             str(WARM_PLANS)], env=env, cwd=REPO_ROOT, capture_output=True,
+                            text=True, check=True)
+    figures = json.loads(result.stdout)
+    cpu = figures["cpu_s"]
+    per_registration = statistics.median(cpu) * 1000 / figures["registrations"]
+    return {"median_ms": statistics.median(cpu) * 1000, "min_ms": min(cpu) * 1000,
+            "registrations": figures["registrations"], "ms_per_registration": per_registration,
+            "load": f"{os.getloadavg()[0]:.1f}"}
 
 
 def run_cli(args: list[str], env: dict[str, str], checkout: Path = REPO_ROOT) -> Run:
@@ -186,7 +209,8 @@ def _figures(row: dict[str, Any]) -> str:
 
 
 def render(rows: list[dict[str, Any]], base: dict[str, Any], jobs: int, repeat: int,
-           command: str, sizes: dict[str, int]) -> str:
+           command: str, sizes: dict[str, int], warm: dict[str, dict[str, Any]],
+           stock_rows: list[dict[str, Any]]) -> str:
     lines = [
         SECTION,
         "",
@@ -220,17 +244,53 @@ def render(rows: list[dict[str, Any]], base: dict[str, Any], jobs: int, repeat: 
             f"| {_figures(row)} | {row['wall_s'] / base['wall_s']:.1f} "
             f"| {row['wall_s'] / cold['wall_s'] if cold else 0:.2f} | {row['load']} |"
             .replace("| 0.00 |", "| - |"))
+    per_registration = warm["shortcuts"]["ms_per_registration"]
     floors = ", ".join(
         f"{max(COUNTS)} {kind} environments about "
-        f"{max(COUNTS) * n * SDK_MS_PER_REGISTRATION / 1000:.1f} s of CPU ({n} registrations "
-        "each)" for kind, n in sizes.items())
-    lines += ["", *_verdicts(rows, jobs),
-              f"The floor below which the SDK does not go (about {SDK_MS_PER_REGISTRATION} ms "
-              f"of CPU per registration, measured below): {floors}, before start-up; halve for "
-              "two idle cores. So 50 full environments cannot be planned cold in 5 s on two "
-              "cores with this SDK; the plan cache is what makes repeated runs fast.", "",
-              *WHERE_THE_TIME_GOES]
+        f"{max(COUNTS) * n * per_registration / 1000:.1f} s of CPU ({n} registrations each)"
+        for kind, n in sizes.items())
+    lines += ["", *_verdicts(rows, jobs), *_shortcut_table(warm, stock_rows, rows),
+              f"The floor with this SDK and these shortcuts (about {per_registration:.2f} ms "
+              f"of CPU per registration, measured above): {floors}, before start-up; halve "
+              "for two idle cores, and add the parent's start-up, validation and imports "
+              "before workers fork (about 1.3 s of one core). The plan cache is what makes "
+              "repeated runs fast.", "", *WHERE_THE_TIME_GOES]
     return "\n".join(lines)
+
+
+def _shortcut_table(warm: dict[str, dict[str, Any]], stock_rows: list[dict[str, Any]],
+                    rows: list[dict[str, Any]]) -> list[str]:
+    """The shortcuts through the SDK (ADR 0029) against the stock SDK, same machine, same
+    run: a warm plan in one process, and the headline cold rows."""
+    fast, stock = warm["shortcuts"], warm["stock"]
+    lines = [
+        "Shortcuts through the SDK (ADR 0029) against the stock SDK "
+        f"(`{STOCK_SDK_ENV}=1`), in this run. Warm plan: CPU of one plan of the "
+        f"`{FULL_STACK}` stack ({fast['registrations']} registrations) in a process that "
+        f"plans it {WARM_PLANS} times with the collector off, as a worker does. Cold rows: "
+        "the same command as the row above, interleaved with it.",
+        "",
+        "| what | stock SDK | with the shortcuts | x | load |",
+        "|---|---:|---:|---:|---:|",
+        f"| warm plan, median (ms CPU) | {stock['median_ms']:.0f} | {fast['median_ms']:.0f} "
+        f"| {fast['median_ms'] / stock['median_ms']:.2f} | {fast['load']} |",
+        f"| warm plan, minimum (ms CPU) | {stock['min_ms']:.0f} | {fast['min_ms']:.0f} "
+        f"| {fast['min_ms'] / stock['min_ms']:.2f} | {fast['load']} |",
+        f"| per registration (ms CPU) | {stock['ms_per_registration']:.2f} "
+        f"| {fast['ms_per_registration']:.2f} "
+        f"| {fast['ms_per_registration'] / stock['ms_per_registration']:.2f} | {fast['load']} |",
+    ]
+    for stock_row in stock_rows:
+        row = next(r for r in rows if not r.get("cold") and r["count"] == stock_row["count"]
+                   and r["kind"] == stock_row["kind"] and r["jobs"] == stock_row["jobs"])
+        label = f"{row['count']} {row['kind']}, {row['jobs']} jobs, cold"
+        lines += [
+            f"| {label}: wall (s) | {stock_row['wall_s']:.2f} | {row['wall_s']:.2f} "
+            f"| {row['wall_s'] / stock_row['wall_s']:.2f} | {stock_row['load']} |",
+            f"| {label}: CPU (s) | {stock_row['cpu_s']:.2f} | {row['cpu_s']:.2f} "
+            f"| {row['cpu_s'] / stock_row['cpu_s']:.2f} | {stock_row['load']} |",
+        ]
+    return [*lines, ""]
 
 
 def _verdicts(rows: list[dict[str, Any]], jobs: int) -> list[str]:
@@ -286,9 +346,11 @@ def main() -> None:
         f" --counts {' '.join(map(str, args.counts))}" if args.counts != list(COUNTS) else "")
     writers = {"demo-sized": write_stack_files, "full": write_full_stack_files}
     rows: list[dict[str, Any]] = []
+    stock_rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mlplat-bench-") as scratch:
         env = {**os.environ, "MLPLAT_CACHE_DIR": str(Path(scratch) / "cache")}
         base = {**floor(args.repeat, env), "load": f"{os.getloadavg()[0]:.1f}"}
+        warm = {"shortcuts": warm_plan_cpu(False, env), "stock": warm_plan_cpu(True, env)}
         for kind in args.kinds:
             for count in args.counts:
                 stack_dir = Path(scratch) / f"{kind}{count}"
@@ -304,12 +366,18 @@ def main() -> None:
                               "load": f"{os.getloadavg()[0]:.1f}",
                               **measure(plan_all, args.repeat, env)}
                     rows += [cold, cached]
+                    if count == max(args.counts) and j == jobs:
+                        stock_rows.append({
+                            "count": count, "kind": kind, "jobs": j,
+                            "load": f"{os.getloadavg()[0]:.1f}",
+                            **measure([*plan_all, "--no-cache"], args.repeat,
+                                      {**env, STOCK_SDK_ENV: "1"})})
                     print(kind, count, j, f"cold {cold['wall_s']:.2f}",
                           f"cached {cached['wall_s']:.2f}", f"load {load}", file=sys.stderr)
     # Planned in this process only after the measurements: a child forked from a big process
     # reports that process's RSS as its own peak (Linux ru_maxrss survives exec).
     sizes = {"demo-sized": len(_one_generated_plan()), "full": full_environment_size()}
-    text = render(rows, base, jobs, args.repeat, command, sizes)
+    text = render(rows, base, jobs, args.repeat, command, sizes, warm, stock_rows)
     print(text)
     if not args.no_write:
         write_section(text)
