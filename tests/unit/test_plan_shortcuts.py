@@ -162,3 +162,14 @@ def test_context_variables_are_those_of_the_creator():
         return await asyncio.ensure_future(read())
 
     assert run(main) == "creator"
+
+
+def test_the_wire_markers_spelled_out_here_are_the_sdks():
+    """model.py and shortcuts.py spell the protocol's markers out (reading a plan must not
+    import the SDK); a Pulumi release that changed them would fail here."""
+    from pulumi.runtime import rpc
+
+    from mlplat.plan import model
+
+    assert model._SIGNATURE_KEY == shortcuts._SIGNATURE_KEY == rpc._special_sig_key
+    assert model._WIRE_UNKNOWN == shortcuts._UNKNOWN == rpc.UNKNOWN
