@@ -5,12 +5,13 @@ take them, planned both ways, byte for byte. Plus the eager task factory on its 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from mlplat.cli.plan import _validated_requests
 from mlplat.core.paths import STACKS_DIR, TESTS_DIR
-from mlplat.plan import plan_requests, run_program, shortcuts
+from mlplat.plan import ProgramError, plan_requests, run_program, shortcuts
 from mlplat.stackfile import available_stacks
 
 pytestmark = pytest.mark.unit
@@ -50,6 +51,20 @@ def test_values_that_must_not_take_a_shortcut_plan_byte_identical(monkeypatch):
     assert fast == stock
     assert "s3cret" not in fast[0]
     assert '"asset": "text"' in fast[0] and '"runtime": "python3.12"' in fast[0]
+
+
+@pytest.mark.parametrize("failure", ["apply", "input"])
+def test_a_failing_program_fails_the_same_way_both_ways(monkeypatch, failure):
+    config = {"aws:region": "eu-west-1", "fixture:password": "s3cret", "fixture:fail": failure}
+    messages = []
+    for stock in ("0", "1"):
+        monkeypatch.setenv(shortcuts.STOCK_SDK_ENV, stock)
+        with pytest.raises(ProgramError) as failed:
+            run_program(stack="edges", config=config, secret_keys=["fixture:password"],
+                        program_dir=SDK_EDGES, source="fixture")
+        messages.append(re.sub(r"0x[0-9a-f]+", "0x...", str(failed.value)))
+    assert messages[0] == messages[1]
+    assert ("apply failed on purpose" if failure == "apply" else "unexpected input") in messages[0]
 
 
 def test_hundreds_of_siblings_plan_byte_identical(monkeypatch):
