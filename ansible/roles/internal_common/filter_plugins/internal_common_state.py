@@ -90,9 +90,82 @@ def unit_differs(
     return active is False and active_state not in ("inactive", "failed")
 
 
+def group_differs(state: Any, name: str) -> bool:
+    """True unless the local group ``name`` exists (all ansible.builtin.group checks without gid)."""
+    found = _entry(state, "groups", name)
+    return found is None or not found.get("exists")
+
+
+def account_differs(
+    state: Any,
+    name: str,
+    absent: bool = False,
+    uid: Any = None,
+    comment: str | None = None,
+    shell: str | None = None,
+    groups: list[str] | None = None,
+    create_home: bool = True,
+) -> bool:
+    """True unless user ``name`` is absent (``absent``) or exists as ansible.builtin.user with
+    these arguments (append=true, update_password=on_create) would leave it."""
+    found = _entry(state, "accounts", name)
+    if found is None:
+        return True
+    if absent:
+        return bool(found.get("exists"))
+    if not found.get("exists"):
+        return True
+    if uid is not None and found.get("uid") != int(uid):
+        return True
+    if comment is not None and found.get("comment") != comment:
+        return True
+    if shell is not None and found.get("shell") != shell:
+        return True
+    if groups is not None and set(groups) - set(found.get("groups") or []):
+        return True
+    return bool(create_home and not (found.get("home_state") or {}).get("exists"))
+
+
+def _authorized_keys_content(keys: list[str]) -> str:
+    # What ansible.posix.authorized_key (exclusive) writes for plain "type key comment" lines:
+    # one line each, whitespace collapsed, first occurrence of a key kept. Lines with options
+    # are not modelled: they make the gate say "differs", so the module decides.
+    lines: list[str] = []
+    seen: set[str] = set()
+    for raw in keys:
+        for line in str(raw).splitlines():
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) < 3 or "=" in parts[0] or parts[1] in seen:
+                return ""
+            seen.add(parts[1])
+            lines.append(f"{parts[0]} {parts[1]} {' '.join(parts[2:])}\n")
+    return "".join(lines)
+
+
+def authorized_keys_differ(state: Any, name: str, keys: list[str]) -> bool:
+    """True unless ~name/.ssh (0700) and its authorized_keys (0600) hold exactly ``keys``,
+    both owned by the user and its primary group, as the exclusive module leaves them."""
+    found = _entry(state, "accounts", name)
+    if found is None or not found.get("exists"):
+        return True
+    owner, group = name, found.get("group")
+    content = _authorized_keys_content(keys)
+    if not content:
+        return True
+    view = {"files": {"d": found.get("ssh_dir"), "f": found.get("authorized_keys")}}
+    return file_differs(view, "d", kind="directory", mode="0700", owner=owner, group=group) or file_differs(
+        view, "f", content=content, mode="0600", owner=owner, group=group
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "internal_common_file_differs": file_differs,
             "internal_common_unit_differs": unit_differs,
+            "internal_common_group_differs": group_differs,
+            "internal_common_account_differs": account_differs,
+            "internal_common_authorized_keys_differ": authorized_keys_differ,
         }

@@ -32,6 +32,14 @@ options:
   units: {type: list, elements: str, default: [], description: systemd unit names.}
   sysctls: {type: list, elements: str, default: [], description: Sysctl keys (dotted).}
   kernel_modules: {type: list, elements: str, default: [], description: Modules to look up as loaded or built in.}
+  accounts:
+    type: list
+    elements: str
+    default: []
+    description:
+      - Local users; for each, uid, comment, shell, home, primary group, every group it is in
+        (primary included), and its home, ~/.ssh and ~/.ssh/authorized_keys as for paths.
+  groups: {type: list, elements: str, default: [], description: Local groups to look up.}
   regexps:
     type: dict
     default: {}
@@ -44,6 +52,8 @@ units: {description: unit -> facts, type: dict, returned: always}
 sysctls: {description: key -> value or null, type: dict, returned: always}
 kernel_modules: {description: module -> loaded or built in (what community.general.modprobe checks), type: dict, returned: always}
 regexps: {description: name -> true/false/null, type: dict, returned: always}
+accounts: {description: user -> facts (exists false when absent), type: dict, returned: always}
+groups: {description: group -> {exists, gid}, type: dict, returned: always}
 sysctls_read_only: {description: keys that exist but cannot be written here, type: list, returned: always}
 """
 
@@ -159,6 +169,35 @@ def read_regexps(specs: dict) -> dict:
     return found
 
 
+def read_account(name: str) -> dict:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    primary = _name(grp.getgrgid, entry.pw_gid)
+    member_of = sorted({primary} | {g.gr_name for g in grp.getgrall() if name in g.gr_mem})
+    ssh_dir = os.path.join(entry.pw_dir, ".ssh")
+    return {
+        "exists": True,
+        "uid": entry.pw_uid,
+        "group": primary,
+        "groups": member_of,
+        "comment": entry.pw_gecos,
+        "home": entry.pw_dir,
+        "shell": entry.pw_shell,
+        "home_state": read_path(entry.pw_dir),
+        "ssh_dir": read_path(ssh_dir),
+        "authorized_keys": read_path(os.path.join(ssh_dir, "authorized_keys")),
+    }
+
+
+def read_group(name: str) -> dict:
+    try:
+        return {"exists": True, "gid": grp.getgrnam(name).gr_gid}
+    except KeyError:
+        return {"exists": False}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -167,6 +206,8 @@ def main() -> None:
             "sysctls": {"type": "list", "elements": "str", "default": []},
             "kernel_modules": {"type": "list", "elements": "str", "default": []},
             "regexps": {"type": "dict", "default": {}},
+            "accounts": {"type": "list", "elements": "str", "default": []},
+            "groups": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -178,6 +219,8 @@ def main() -> None:
         sysctls={key: read_sysctl(key) for key in p["sysctls"]},
         kernel_modules=read_kernel_modules(p["kernel_modules"]),
         regexps=read_regexps(p["regexps"]),
+        accounts={name: read_account(name) for name in p["accounts"]},
+        groups={name: read_group(name) for name in p["groups"]},
         sysctls_read_only=[key for key in p["sysctls"] if sysctl_read_only(key)],
     )
 
