@@ -40,6 +40,10 @@ options:
       - Local users; for each, uid, comment, shell, home, primary group, every group it is in
         (primary included), and its home, ~/.ssh and ~/.ssh/authorized_keys as for paths.
   groups: {type: list, elements: str, default: [], description: Local groups to look up.}
+  dpkg:
+    type: bool
+    default: false
+    description: Also list every package dpkg knows, as C(dpkg-query -W) lines "<status> <name>=<version>".
   regexps:
     type: dict
     default: {}
@@ -54,6 +58,7 @@ kernel_modules: {description: module -> loaded or built in (what community.gener
 regexps: {description: name -> true/false/null, type: dict, returned: always}
 accounts: {description: user -> facts (exists false when absent), type: dict, returned: always}
 groups: {description: group -> {exists, gid}, type: dict, returned: always}
+dpkg: {description: "dpkg-query lines (status abbreviation, name=version); empty unless asked", type: list, returned: always}
 sysctls_read_only: {description: keys that exist but cannot be written here, type: list, returned: always}
 """
 
@@ -92,6 +97,7 @@ def read_path(path: str) -> dict:
         "mode": "%04o" % stat.S_IMODE(st.st_mode),
         "owner": _name(pwd.getpwuid, st.st_uid),
         "group": _name(grp.getgrgid, st.st_gid),
+        "mtime": st.st_mtime,
     }
     if kind == "link":
         info["target"] = os.readlink(path)
@@ -198,6 +204,14 @@ def read_group(name: str) -> dict:
         return {"exists": False}
 
 
+def read_dpkg(module: AnsibleModule) -> list[str]:
+    dpkg_query = module.get_bin_path("dpkg-query", required=True)
+    rc, out, err = module.run_command([dpkg_query, "-W", "-f=${db:Status-Abbrev}${Package}=${Version}\n"])
+    if rc != 0:
+        module.fail_json(msg=f"dpkg-query failed: {err.strip()}", rc=rc)
+    return out.splitlines()
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -208,6 +222,7 @@ def main() -> None:
             "regexps": {"type": "dict", "default": {}},
             "accounts": {"type": "list", "elements": "str", "default": []},
             "groups": {"type": "list", "elements": "str", "default": []},
+            "dpkg": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -221,6 +236,7 @@ def main() -> None:
         regexps=read_regexps(p["regexps"]),
         accounts={name: read_account(name) for name in p["accounts"]},
         groups={name: read_group(name) for name in p["groups"]},
+        dpkg=read_dpkg(module) if p["dpkg"] else [],
         sysctls_read_only=[key for key in p["sysctls"] if sysctl_read_only(key)],
     )
 
