@@ -21,9 +21,11 @@ from mlplat.testing.hosts import run_playbook
 
 pytestmark = pytest.mark.hosts
 
-# A `when` that compares with the host_state read, or with the one dpkg-query of the run.
-_GATES = ("internal_common_file_differs(", "internal_common_unit_differs(", "_internal_common_apt_missing",
-          ".regexps")
+# A `when` that compares with the host_state read (a filter internal_common_*_differ(s), the
+# kernel modules or the regexps it read), or with the one dpkg-query of the run.
+_GATES = re.compile(
+    r"internal_common_\w+_differs?\(|_internal_common_apt_missing|\.regexps\b|\.kernel_modules\b"
+)
 _TASK = re.compile(r"^TASK \[(?P<task>.+)\]")
 _RAN = re.compile(r"^(ok|changed): \[(?P<host>[^\]]+)\]")
 
@@ -45,7 +47,7 @@ def gated_tasks() -> set[str]:
         for task in _walk(yaml.safe_load(path.read_text())):
             when = task.get("when")
             text = " ".join(when) if isinstance(when, list) else str(when or "")
-            if "name" in task and any(g in text for g in _GATES):
+            if "name" in task and _GATES.search(text):
                 names.add(f"{role} : {task['name']}")
     return names
 
@@ -67,6 +69,8 @@ def test_the_gates_are_found() -> None:
     names = gated_tasks()
     assert "base : Configure | chrony.conf" in names
     assert "internal_common : Sysctl | Persist sysctls" in names
+    assert "users : Configure | Authorized keys (exactly the listed ones)" in names
+    assert "storage : Configure | NFS mounts in fstab" in names
     assert len(names) >= 20, sorted(names)
 
 
