@@ -221,6 +221,14 @@ def run(playbook: Path, runs: int) -> dict[str, Any]:
     }
 
 
+def _shown(playbook: Path) -> str:
+    """The playbook relative to the repository, or as given (a copy elsewhere, for a before run)."""
+    try:
+        return str(playbook.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(playbook)
+
+
 def render(res: dict[str, Any], command: str, runs: int, playbook: Path) -> str:
     floor = float(res["floor"])
     loads = res["loads"]
@@ -244,7 +252,7 @@ def render(res: dict[str, Any], command: str, runs: int, playbook: Path) -> str:
         HEADING,
         "",
         f"Three real hosts (systemd-nspawn, Debian 12; 1 in `gpu_hosts` without a GPU, "
-        f"2 in `cpu_hosts`), playbook `{playbook.relative_to(REPO_ROOT)}`, {strategy}. Wall "
+        f"2 in `cpu_hosts`), playbook `{_shown(playbook)}`, {strategy}. Wall "
         f"time of `ansible-playbook` including its start-up; median of {runs} run(s) except "
         "the first converge; SSH control connections warm. Load: the 1-min load average when "
         "the row's first run started (2 cores; the machine is shared). CPU: user + system "
