@@ -28,6 +28,7 @@ import datetime as dt
 import os
 import platform
 import re
+import resource
 import statistics
 import sys
 from pathlib import Path
@@ -108,10 +109,28 @@ def profile(result: PlaybookResult) -> dict[str, Any]:
             "profiled_s": sum(secs for _, secs in tasks)}
 
 
+# Controller CPU seconds (user + system of ansible-playbook, its workers and ssh clients) of
+# each run, by id of its result: on a shared, loaded machine wall time grows with the load,
+# CPU time much less, so both are reported.
+CPU: dict[int, float] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_of(result: PlaybookResult) -> float:
+    return CPU.get(id(result), float("nan"))
+
+
 def _timed(label: str, inventory: Path, playbook: Path, *args: str) -> PlaybookResult:
+    before = _children_cpu()
     result = run_playbook(inventory, playbook, *args, env=RUN_ENV)
+    CPU[id(result)] = _children_cpu() - before
     print(
-        f"  {label:<11} {result.duration:7.1f} s  rc={result.rc}  changed={result.changed()}",
+        f"  {label:<11} {result.duration:7.1f} s  cpu {cpu_of(result):6.1f} s  rc={result.rc}"
+        f"  changed={result.changed()}",
         flush=True,
     )
     if result.changed() and label in ("idempotent", "check"):
@@ -174,7 +193,8 @@ def run(playbook: Path, runs: int) -> dict[str, Any]:
         print("warm-up (untimed): open SSH control connections", flush=True)
         _timed("warm-up", inventory, facts)
         loads["floor"] = _load()
-        floor = [_timed("floor", inventory, facts).duration for _ in range(runs)]
+        floor_runs = [_timed("floor", inventory, facts) for _ in range(runs)]
+        floor = [r.duration for r in floor_runs]
         loads["converge"] = _load()
         first = _timed("converge", inventory, playbook)
         loads["idempotent"] = _load()
@@ -188,7 +208,11 @@ def run(playbook: Path, runs: int) -> dict[str, Any]:
         "tasks_per_host": _tasks_per_host(idem[0]),
         "profile": profile(idem[-1]),
         "floor": statistics.median(floor),
+        "floor_cpu": statistics.median(cpu_of(r) for r in floor_runs),
         "converge": first.duration,
+        "converge_cpu": cpu_of(first),
+        "idempotent_cpu": statistics.median(cpu_of(r) for r in idem),
+        "check_cpu": statistics.median(cpu_of(r) for r in check),
         "converge_changed": first.changed(),
         "idempotent": statistics.median(r.duration for r in idem),
         "idempotent_changed": max(r.changed() for r in idem),
@@ -197,17 +221,27 @@ def run(playbook: Path, runs: int) -> dict[str, Any]:
     }
 
 
+def _shown(playbook: Path) -> str:
+    """The playbook relative to the repository, or as given (a copy elsewhere, for a before run)."""
+    try:
+        return str(playbook.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(playbook)
+
+
 def render(res: dict[str, Any], command: str, runs: int, playbook: Path) -> str:
     floor = float(res["floor"])
     loads = res["loads"]
     rows = [
-        ("Floor: gather facts only", res["floor"], "-", loads["floor"]),
-        ("First converge of `site.yml`", res["converge"], res["converge_changed"],
-         loads["converge"]),
-        ("No-op run (idempotent re-run)", res["idempotent"], res["idempotent_changed"],
-         loads["idempotent"]),
-        ("`--check` on converged hosts", res["check"], res["check_changed"], loads["check"]),
+        ("Floor: gather facts only", res["floor"], res["floor_cpu"], "-", loads["floor"]),
+        ("First converge of `site.yml`", res["converge"], res["converge_cpu"],
+         res["converge_changed"], loads["converge"]),
+        ("No-op run (idempotent re-run)", res["idempotent"], res["idempotent_cpu"],
+         res["idempotent_changed"], loads["idempotent"]),
+        ("`--check` on converged hosts", res["check"], res["check_cpu"], res["check_changed"],
+         loads["check"]),
     ]
+    floor_cpu = float(res["floor_cpu"])
     ratio = float(res["idempotent"]) / floor
     prof = res["profile"]
     per_header = float(res["idempotent"]) / max(1, int(prof["headers"]))
@@ -218,17 +252,21 @@ def render(res: dict[str, Any], command: str, runs: int, playbook: Path) -> str:
         HEADING,
         "",
         f"Three real hosts (systemd-nspawn, Debian 12; 1 in `gpu_hosts` without a GPU, "
-        f"2 in `cpu_hosts`), playbook `{playbook.relative_to(REPO_ROOT)}`, {strategy}. Wall "
+        f"2 in `cpu_hosts`), playbook `{_shown(playbook)}`, {strategy}. Wall "
         f"time of `ansible-playbook` including its start-up; median of {runs} run(s) except "
         "the first converge; SSH control connections warm. Load: the 1-min load average when "
-        "the row's first run started (2 cores; the machine is shared).",
+        "the row's first run started (2 cores; the machine is shared). CPU: user + system "
+        "seconds of the controller (ansible-playbook, its workers, ssh), which a busy machine "
+        "inflates far less than wall time; the hosts' own module runs are not in it.",
         "",
-        "| Run | Time (s) | x floor | changed (all hosts) | load |",
-        "|---|---:|---:|---:|---:|",
+        "| Run | Time (s) | x floor | controller CPU (s) | CPU x floor | changed (all hosts) "
+        "| load |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, secs, changed, load in rows:
+    for name, secs, cpu, changed, load in rows:
         lines.append(
-            f"| {name} | {float(secs):.1f} | {float(secs) / floor:.2f} | {changed} | {load} |"
+            f"| {name} | {float(secs):.1f} | {float(secs) / floor:.2f} | {float(cpu):.1f} "
+            f"| {float(cpu) / floor_cpu:.2f} | {changed} | {load} |"
         )
     lines += [
         "",
