@@ -10,7 +10,9 @@ one job per CPU, cold (`--no-cache`) and cached (every plan reused): the wall ti
 `mlplat plan --all -q` processes (median and range of --repeat), their CPU time (user +
 system, workers included) and the peak RSS of the largest process, each as a ratio to the
 floor (a fresh `mlplat --help`) and, cached, to the cold row above it; the load average
-when each row started beside it.
+when each row started beside it. The SDK shortcuts (ADR 0029) against the stock SDK in the
+same run: the CPU of a warm plan of the demo in a process that plans it again and again, and
+the 50-environment cold rows again with MLPLAT_PLAN_STOCK_SDK=1.
 Targets (issue "Speed"): 50 environments cold under 5 s on 2 cores; cached under 1 s.
 """
 
