@@ -227,6 +227,8 @@ def _recording_monitor_class() -> type:
             self.records: list[ResourceRecord] = []
             self.stack_urn: str | None = None
             self.stack_outputs: dict[str, Any] = {}
+            #: Read once per plan (shortcuts.installed reads it once too).
+            self.shortcuts = shortcuts.enabled()
 
         def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -239,7 +241,7 @@ def _recording_monitor_class() -> type:
             # signatures); the mocks get Python values, which are that same JSON unless it
             # holds a signature (shortcuts.plain_inputs).
             wire = json_format.MessageToDict(request.object)
-            inputs = shortcuts.plain_inputs(wire)
+            inputs = shortcuts.plain_inputs(wire) if self.shortcuts else None
             if inputs is None:
                 inputs = rpc.deserialize_properties(request.object)
             rename = not request.type.startswith("kubernetes:")
@@ -277,7 +279,8 @@ def _recording_monitor_class() -> type:
                 if key in state and not rpc.is_rpc_secret(state[key]):
                     state[key] = rpc.wrap_rpc_secret(state[key])
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
-            response = shortcuts.registered(urn, resource_id, state)
+            response = (shortcuts.registered(urn, resource_id, state)
+                        if self.shortcuts else None)
             if response is not None:
                 return response
             state_proto = _state_struct(state)

@@ -152,8 +152,8 @@ class Plan:
 
 # The Pulumi wire protocol's markers (pulumi.runtime.rpc), spelled out so that reading a plan
 # never imports the SDK: the key of a special object's signature, and the unknown value.
-_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
-_WIRE_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+WIRE_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def normalise(value: Any, *, rename: bool, under_map: bool = False) -> Any:
@@ -167,9 +167,9 @@ def normalise(value: Any, *, rename: bool, under_map: bool = False) -> Any:
     """
     kind = type(value)
     if kind is str:  # the commonest case first: a plan is mostly strings
-        return UNKNOWN if value == _WIRE_UNKNOWN else value
+        return UNKNOWN if value == WIRE_UNKNOWN else value
     if kind is dict or isinstance(value, Mapping):
-        signature = value.get(_SIGNATURE_KEY)
+        signature = value.get(SIGNATURE_KEY)
         if signature is not None:
             return _special(signature, value)
         out: dict[str, Any] = {}
@@ -179,11 +179,11 @@ def normalise(value: Any, *, rename: bool, under_map: bool = False) -> Any:
                 item, rename=rename, under_map=rename and new_key in _MAP_PROPERTIES
             )
         return dict(sorted(out.items()))
-    if kind is list or kind is tuple or isinstance(value, list | tuple):
+    if isinstance(value, list | tuple):
         return [normalise(v, rename=rename) for v in value]
-    if kind is float or isinstance(value, float):
+    if isinstance(value, float):
         return int(value) if value.is_integer() else value
-    if value == _WIRE_UNKNOWN:
+    if value == WIRE_UNKNOWN:
         return UNKNOWN
     return value
 

@@ -31,10 +31,11 @@ so each of those can be skipped where skipping provably changes nothing:
   out of the SDK's serialiser unchanged after a dozen type checks and a coroutine of its
   own, and a list of them as a copy; both are returned at once. Everything else (dicts,
   whose keys the SDK may translate, outputs, resources, assets) goes to the SDK.
-- **Plain inputs for the mocks** (`plain_inputs`): the wire JSON of a registration is what
-  the SDK's deserialiser would give the mocks, unless it holds a special signature
-  (secret, asset, resource reference) or the unknown marker; only then is the SDK's
-  deserialiser used.
+- **Plain inputs for the mocks** (`plain_inputs`): the wire JSON of a registration, with
+  None-valued keys dropped as the SDK's deserialiser drops them, is what that deserialiser
+  would give the mocks, unless it holds a special signature (secret, asset, resource
+  reference) or the unknown marker; only then is the deserialiser used. Inputs and outputs
+  go through the same conversion (`_through_the_wire`).
 
 - **Plain outputs without protobuf** (`registered`): the mock outputs of a registration are
   plain JSON; the SDK would get them as a protobuf Struct and turn that back into Python
@@ -58,13 +59,10 @@ import types
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
 
+from mlplat.plan.model import SIGNATURE_KEY, WIRE_UNKNOWN
+
 #: Set to "1" to plan through the unmodified SDK (to rule the shortcuts out, or to compare).
 STOCK_SDK_ENV = "MLPLAT_PLAN_STOCK_SDK"
-
-# The SDK's wire markers (pulumi.runtime.rpc): a special-object signature key, and the
-# string that stands for an unknown value.
-_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def enabled() -> bool:
@@ -233,25 +231,6 @@ def _serialize_property(stock: Callable[..., Any]) -> Callable[..., Any]:
     return serialize_property
 
 
-# --- plain inputs ------------------------------------------------------------------------
-
-def _is_plain_wire(value: Any) -> bool:
-    kind = type(value)
-    if kind is dict:
-        return _SIGNATURE_KEY not in value and all(map(_is_plain_wire, value.values()))
-    if kind is list:
-        return all(map(_is_plain_wire, value))
-    return bool(value != _UNKNOWN)
-
-
-def plain_inputs(wire: dict[str, Any]) -> dict[str, Any] | None:
-    """The registration's inputs as the SDK's deserialiser would hand them to the mocks,
-    when the wire JSON is that already; None when the SDK has to do it."""
-    if enabled() and _is_plain_wire(wire):
-        return wire
-    return None
-
-
 # --- plain outputs ------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -268,7 +247,7 @@ class Registered:
 
 
 class _NotPlain(Exception):
-    """The value needs the SDK's own serialiser."""
+    """The value needs the SDK's own (de)serialiser."""
 
 
 def _through_the_wire(value: Any) -> Any:
@@ -278,11 +257,11 @@ def _through_the_wire(value: Any) -> Any:
     is not JSON (exactly), a signature (secret, asset, reference) or the unknown marker."""
     kind = type(value)
     if kind is str:
-        if value == _UNKNOWN:
+        if value == WIRE_UNKNOWN:
             raise _NotPlain
         return value
     if kind is dict:
-        if _SIGNATURE_KEY in value:
+        if SIGNATURE_KEY in value:
             raise _NotPlain
         converted = {}
         for key, item in value.items():
@@ -300,11 +279,18 @@ def _through_the_wire(value: Any) -> Any:
     raise _NotPlain
 
 
+def plain_inputs(wire: dict[str, Any]) -> dict[str, Any] | None:
+    """A registration's inputs (its wire JSON) as the SDK's deserialiser would hand them to
+    the mocks; None when it holds something only the deserialiser can turn into Python."""
+    try:
+        return _through_the_wire(wire)  # type: ignore[no-any-return]
+    except _NotPlain:
+        return None
+
+
 def registered(urn: str, resource_id: str, state: dict[str, Any]) -> Registered | None:
     """The response for mock outputs that are plain JSON without signatures or unknowns;
     None when the SDK has to get a protobuf Struct."""
-    if not enabled():
-        return None
     try:
         return Registered(urn=urn, id=resource_id, object=_through_the_wire(state))
     except _NotPlain:

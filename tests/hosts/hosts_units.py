@@ -34,16 +34,17 @@ def _yaml_files(role: Path, sub: str) -> list[Path]:
     return sorted(d.rglob("*.yml")) + sorted(d.rglob("*.yaml")) if d.is_dir() else []
 
 
-def _walk_tasks(node: Any) -> list[dict[str, Any]]:
+def walk_tasks(node: Any) -> list[dict[str, Any]]:
+    """Every task of a task list (or task), blocks, rescues and always flattened."""
     out: list[dict[str, Any]] = []
     if isinstance(node, list):
         for item in node:
-            out += _walk_tasks(item)
+            out += walk_tasks(item)
     elif isinstance(node, dict):
         out.append(node)
         for key in ("block", "rescue", "always"):
             if key in node:
-                out += _walk_tasks(node[key])
+                out += walk_tasks(node[key])
     return out
 
 
@@ -58,7 +59,7 @@ def _collect(roles_dir: Path) -> tuple[dict[str, set[str]], list[str]]:
                     if isinstance(v, str | int):
                         values[k].add(str(v))
         for f in _yaml_files(role, "tasks") + _yaml_files(role, "handlers"):
-            for task in _walk_tasks(yaml.safe_load(f.read_text()) or []):
+            for task in walk_tasks(yaml.safe_load(f.read_text()) or []):
                 for k, v in (task.get("vars") or {}).items():
                     if isinstance(v, str | int):
                         values[k].add(str(v))

@@ -11,11 +11,11 @@ Drift correction by the same tasks is tests/hosts/test_scenario_drift.py.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 import yaml
 from hosts_site import ROLES_DIR, ConvergedSite, site_playbook
+from hosts_units import walk_tasks
 
 from mlplat.testing.hosts import run_playbook
 
@@ -30,21 +30,12 @@ _TASK = re.compile(r"^TASK \[(?P<task>.+)\]")
 _RAN = re.compile(r"^(ok|changed): \[(?P<host>[^\]]+)\]")
 
 
-def _walk(tasks: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for task in tasks or []:
-        out.append(task)
-        for key in ("block", "rescue", "always"):
-            out += _walk(task.get(key))
-    return out
-
-
 def gated_tasks() -> set[str]:
     """Every gated task as the play output names it: "role : task name"."""
     names = set()
     for path in sorted(ROLES_DIR.glob("*/tasks/*.yml")):
         role = path.parent.parent.name
-        for task in _walk(yaml.safe_load(path.read_text())):
+        for task in walk_tasks(yaml.safe_load(path.read_text())):
             when = task.get("when")
             text = " ".join(when) if isinstance(when, list) else str(when or "")
             if "name" in task and _GATES.search(text):

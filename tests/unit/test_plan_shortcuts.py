@@ -180,11 +180,11 @@ def test_context_variables_are_those_of_the_creator():
 
 
 def test_the_wire_markers_spelled_out_here_are_the_sdks():
-    """model.py and shortcuts.py spell the protocol's markers out (reading a plan must not
-    import the SDK); a Pulumi release that changed them would fail here."""
+    """model.py spells the protocol's markers out for itself and the shortcuts (reading a
+    plan must not import the SDK); a Pulumi release that changed them would fail here."""
     from pulumi.runtime import rpc
 
     from mlplat.plan import model
 
-    assert model._SIGNATURE_KEY == shortcuts._SIGNATURE_KEY == rpc._special_sig_key
-    assert model._WIRE_UNKNOWN == shortcuts._UNKNOWN == rpc.UNKNOWN
+    assert model.SIGNATURE_KEY == shortcuts.SIGNATURE_KEY == rpc._special_sig_key
+    assert model.WIRE_UNKNOWN == shortcuts.WIRE_UNKNOWN == rpc.UNKNOWN
