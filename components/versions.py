@@ -243,6 +243,9 @@ _ADDON_TABLE: dict[str, dict[str, str]] = {
     },
 }
 
+#: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
+SUPPORTED_KUBERNETES_VERSIONS: Final[tuple[str, ...]] = ("1.32", "1.33", "1.34")
+
 #: Read-only view of the add-on pins: Kubernetes minor version -> add-on name -> version.
 ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {version: MappingProxyType(row) for version, row in _ADDON_TABLE.items()}

@@ -15,7 +15,7 @@ import difflib
 from pathlib import Path
 from typing import Any, Final
 
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 from mlplat.core.errors import one_line
 from mlplat.core.paths import REPO_ROOT, STACKS_DIR
 from mlplat.core.yamlfile import YamlDocument, YamlError, read_yaml_file

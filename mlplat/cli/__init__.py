@@ -7,39 +7,54 @@ one `error:` line per problem, naming the file and the field, and never a traceb
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from mlplat.cli.audit import audit
-from mlplat.cli.cloud_init import cloud_init
-from mlplat.cli.cost import cost
-from mlplat.cli.docs import docs
-from mlplat.cli.new import new
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, report
-from mlplat.cli.plan import plan
-from mlplat.cli.review import review
-from mlplat.cli.templates import templates
-from mlplat.cli.validate import validate
-from mlplat.cli.verify import verify
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
 
+#: Every command: its name and where it is defined. A command's module is imported only when
+#: that command runs (or `--help` lists them all): `mlplat plan` does not pay for the
+#: cloud-init models or the audit engine, and a fully cached plan never imports the config
+#: models (ADR 0030).
+COMMANDS: dict[str, str] = {
+    "plan": "mlplat.cli.plan:plan",
+    "audit": "mlplat.cli.audit:audit",
+    "cost": "mlplat.cli.cost:cost",
+    "new": "mlplat.cli.new:new",
+    "templates": "mlplat.cli.templates:templates",
+    "review": "mlplat.cli.review:review",
+    "validate": "mlplat.cli.validate:validate",
+    "cloud-init": "mlplat.cli.cloud_init:cloud_init",
+    "docs": "mlplat.cli.docs:docs",
+    "verify": "mlplat.cli.verify:verify",
+    "diff": "mlplat.cli.diff:diff",  # plan diff between git revisions
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    """A group whose commands are imported by name, on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), target
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mlplat")
 def cli() -> None:
     """mlplat: ML platform environments as code, planned and audited offline."""
-
-
-for _command in (plan, audit, cost, new, templates, review, validate, cloud_init, docs):
-    cli.add_command(_command)
-cli.add_command(verify)
-
-# -- mlplat diff (mlplat.cli.diff): plan diff between git revisions
-from mlplat.cli.diff import diff  # noqa: E402
-
-cli.add_command(diff)
 
 
 def main(argv: list[str] | None = None) -> None:

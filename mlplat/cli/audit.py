@@ -8,7 +8,7 @@ import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.cli.plans import plans_from
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 FORMATS = ("table", "json", "sarif", "markdown", "junit")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -35,10 +35,13 @@ SEVERITIES = ("low", "medium", "high", "critical")
               help="Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes for planning several stacks; 0 means one per CPU.")
+@click.option("--no-cache", is_flag=True,
+              help="Plan every stack afresh instead of reusing cached plans of unchanged "
+                   "inputs (as `mlplat plan --no-cache`).")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
 def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...], fmt: str,
           output: Path | None, fail_on: str, waivers_path: Path | None,
-          stack_dir: Path | None, jobs: int, list_rules: bool) -> None:
+          stack_dir: Path | None, jobs: int, no_cache: bool, list_rules: bool) -> None:
     """Audit STACK offline against mlplat's security rules (docs/security.md).
 
     Exit 0 when clean, 1 on unwaived findings at or above --fail-on, 2 on bad input.
@@ -58,7 +61,8 @@ def audit(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...
     try:
         check_output(output)
         waivers = stack_waivers(directory, waivers_path)
-        plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
+        plans = plans_from(stacks, all_stacks, plan_files, directory, jobs,
+                           refresh=no_cache)
         report = audit_plans(plans, waivers=waivers, fail_on=Severity.parse(fail_on))
         deliver(RENDERERS[fmt](report), output,
                 f"{len(report.active)} findings, {'FAILED' if report.failed else 'passed'}")

@@ -8,7 +8,7 @@ import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
 from mlplat.cli.plans import plans_from
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 FORMATS = ("table", "json", "markdown")
 
@@ -28,8 +28,11 @@ FORMATS = ("table", "json", "markdown")
               help="Directory holding Pulumi.<stack>.yaml and org.yaml (default: stacks/).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes for planning several stacks; 0 means one per CPU.")
+@click.option("--no-cache", is_flag=True,
+              help="Plan every stack afresh instead of reusing cached plans of unchanged "
+                   "inputs (as `mlplat plan --no-cache`).")
 def cost(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...], fmt: str,
-         output: Path | None, stack_dir: Path | None, jobs: int) -> None:
+         output: Path | None, stack_dir: Path | None, jobs: int, no_cache: bool) -> None:
     """Estimate STACK's monthly cost: idle (GPU and CPU pools empty) and at full scale
     (every pool at its limit), per component and resource type, from the price table in
     mlplat/data/prices.yaml (docs/cost.md says how).
@@ -47,7 +50,8 @@ def cost(stacks: tuple[str, ...], all_stacks: bool, plan_files: tuple[Path, ...]
     try:
         check_output(output)
         org = load_org(directory)
-        plans = plans_from(stacks, all_stacks, plan_files, directory, jobs)
+        plans = plans_from(stacks, all_stacks, plan_files, directory, jobs,
+                           refresh=no_cache)
         results = [Costed.under(estimate(plan), org) for plan in plans]
         deliver(RENDERERS[fmt](results), output, f"{len(results)} stacks costed")
     except (ConfigError, AuditInputError, CostError) as error:

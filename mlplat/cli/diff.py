@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, check_output, deliver, fail
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 FORMATS = ("text", "markdown", "json")
 

@@ -13,7 +13,7 @@ import click
 import yaml
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 if TYPE_CHECKING:
     from mlplat.config.org import OrgGuardrails

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 from mlplat.core.files import write_atomically
 
 EXIT_OK = 0

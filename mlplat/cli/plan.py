@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 from mlplat.core.files import write_atomically
 
 if TYPE_CHECKING:  # the plan engine imports the Pulumi SDK: only when a command needs it
+    from rich.console import Console
+
     from mlplat.plan import PlanRequest
+    from mlplat.plan.cache import Planned
     from mlplat.plan.model import Plan
 
 STACK_DIR_HELP = "Directory holding Pulumi.<stack>.yaml (default: the repo's stacks/)."
@@ -61,9 +64,7 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     A shared-mode stack is planned after the platform it references (which is planned
     too), reading the platform's exports. JSON files are written only when every plan
     succeeded."""
-    from mlplat.plan import ProgramError, default_jobs
-    from mlplat.plan.cache import PlanCache, plan_with_cache
-    from mlplat.render import print_plan
+    from mlplat.plan.engine import ProgramError
     from mlplat.stackfile import STACK_DIR, available_stacks
 
     directory = stack_dir or STACK_DIR
@@ -74,43 +75,43 @@ def plan(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
     try:
         names = chosen_stacks(stacks, all_stacks, directory, available_stacks(directory))
         _json_targets(names, json_path, json_dir)  # checked before anything is validated
-        requests = _validated_requests(names, directory, templates=all_stacks)
-        names = [request.stack for request in requests]
-        outputs = _json_targets(names, json_path, json_dir)
-        results = plan_with_cache(requests, jobs or default_jobs(), PlanCache(),
-                                  refresh=no_cache)
-        plans = [plan_ for plan_, _ in results]
+        results = planned_stacks(names, directory, templates=all_stacks, jobs=jobs,
+                                 refresh=no_cache)
+        outputs = _json_targets([planned.stack for planned in results], json_path, json_dir)
         if json_dir is not None:
             _make_directory(json_dir)
-        for plan_, target in zip(plans, outputs, strict=True):
+        for planned, target in zip(results, outputs, strict=True):
             if target is not None:
-                _write_plan(target, plan_.dumps())
+                _write_plan(target, planned.plan.dumps())
         if graph_path is not None:
-            _draw(plans, graph_path)
+            _draw([planned.plan for planned in results], graph_path)
     except ConfigError as error:
         fail(str(error), EXIT_BAD_INPUT)
     except ProgramError as error:
         where = f"{error.stack}: " if error.stack else ""
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
 
-    console = Console(highlight=False)
-    for (plan_, cached), target in zip(results, outputs, strict=True):
-        reused = " (from the cache: inputs unchanged)" if cached else ""
-        if quiet:
-            console.print(f"{len(plan_.managed())} resources planned for stack "
-                          f"{plan_.stack}{reused}", markup=False)
+    # --quiet prints plain lines (one per stack, never wrapped) without rich's console.
+    console = None if quiet else _console()
+    say = click.echo if console is None else functools.partial(console.print, markup=False)
+    for planned, target in zip(results, outputs, strict=True):
+        reused = " (from the cache: inputs unchanged)" if planned.from_cache else ""
+        if console is None:
+            say(f"{planned.managed_count} resources planned for stack {planned.stack}{reused}")
         else:
-            print_plan(plan_, console)
-            if cached:
-                console.print(f"Reused the cached plan of stack {plan_.stack}: inputs "
-                              "unchanged (--no-cache plans afresh).", markup=False)
+            from mlplat.render import print_plan
+
+            print_plan(planned.plan, console)
+            if planned.from_cache:
+                say(f"Reused the cached plan of stack {planned.stack}: inputs unchanged "
+                    "(--no-cache plans afresh).")
         if target is not None:
-            console.print(f"Wrote {target}", markup=False)
-    if len(plans) > 1:
-        total = sum(len(plan_.managed()) for plan_ in plans)
-        from_cache = sum(cached for _, cached in results)
-        console.print(f"{len(plans)} stacks planned, {total} resources in all"
-                      + (f"; {from_cache} from the cache" if from_cache else ""), markup=False)
+            say(f"Wrote {target}")
+    if len(results) > 1:
+        total = sum(planned.managed_count for planned in results)
+        from_cache = sum(planned.from_cache for planned in results)
+        say(f"{len(results)} stacks planned, {total} resources in all"
+            + (f"; {from_cache} from the cache" if from_cache else ""))
 
 
 def _snapshots(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None,
@@ -134,6 +135,35 @@ def _snapshots(stacks: tuple[str, ...], all_stacks: bool, json_path: Path | None
     except ProgramError as error:
         where = f"{error.stack}: " if error.stack else ""
         fail(f"{where}the Pulumi program failed: {error}", EXIT_FAILED)
+
+
+def planned_stacks(names: list[str], directory: Path, *, templates: bool = False,
+                   jobs: int = 0, refresh: bool = False) -> list[Planned]:
+    """The plans of `names` (with `templates`, also every template of
+    `directory`/templates), validated first, then planned through the plan cache.
+
+    A run whose every input is unchanged since one that validated the same stacks (every
+    file in the stack directory, mlplat's sources, the versions; `PlanCache.remembered`)
+    skips validation as well: it would pass again and give the same plan keys. Anything
+    else validates every stack afresh and reports every problem in every file."""
+    from mlplat.plan.cache import PlanCache, plan_with_cache
+
+    cache = PlanCache()
+    remembered = None if refresh else cache.remembered(names, directory, templates=templates)
+    if remembered is not None:
+        return remembered
+    from mlplat.plan.api import default_jobs  # the config models: only when validating
+
+    requests = _validated_requests(names, directory, templates=templates)
+    results = plan_with_cache(requests, jobs or default_jobs(), cache, refresh=refresh)
+    cache.remember(names, directory, templates=templates, requests=requests)
+    return results
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def _validated_requests(names: list[str], directory: Path, *,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mlplat.cli.output import EXIT_FAILED
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 
 def snapshot_command(stacks: tuple[str, ...], directory: Path, jobs: int, *,
@@ -18,18 +18,14 @@ def snapshot_command(stacks: tuple[str, ...], directory: Path, jobs: int, *,
 
     Raises ConfigError on bad input (unknown stack, invalid stack file) and ProgramError
     when the program fails; the caller reports both."""
-    from mlplat.cli.plan import _validated_requests, chosen_stacks
-    from mlplat.plan import default_jobs
-    from mlplat.plan.cache import PlanCache, plan_with_cache
+    from mlplat.cli.plan import chosen_stacks, planned_stacks
     from mlplat.plan.snapshots import check_snapshots, snapshot_dir, write_snapshots
     from mlplat.stackfile import available_stacks, display_path
 
     known = available_stacks(directory)
     every_stack = not stacks
     names = chosen_stacks(stacks, every_stack, directory, known)
-    requests = _validated_requests(names, directory)
-    plans = [plan for plan, _ in plan_with_cache(requests, jobs or default_jobs(),
-                                                 PlanCache())]
+    plans = [planned.plan for planned in planned_stacks(names, directory, jobs=jobs)]
     target = snapshot_dir(directory)
     if write:
         try:

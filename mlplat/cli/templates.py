@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, fail
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 
 @click.command()

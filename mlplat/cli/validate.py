@@ -9,7 +9,7 @@ from rich.console import Console
 
 from mlplat.cli.output import EXIT_BAD_INPUT, fail
 from mlplat.cli.plan import STACK_DIR_HELP, chosen_stacks
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 
 @click.command()

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 
 from mlplat.cli.output import EXIT_BAD_INPUT, EXIT_FAILED, fail
-from mlplat.config import ConfigError
+from mlplat.core.config_error import ConfigError
 
 if TYPE_CHECKING:
     from mlplat.plan.model import Plan
@@ -97,7 +97,7 @@ def _plan(stack: str, plan_file: Path | None, stack_dir: Path | None) -> Plan:
 
     requests = _validated_requests([stack], stack_dir or STACK_DIR)
     try:
-        return plan_with_cache(requests, default_jobs(), PlanCache(), refresh=False)[0][0]
+        return plan_with_cache(requests, default_jobs(), PlanCache(), refresh=False)[0].plan
     except ProgramError as error:
         fail(f"{stack}: the Pulumi program failed: {error}", EXIT_FAILED)
 

@@ -1,8 +1,8 @@
 """Typed configuration of one team environment (the `mlplat:` namespace of a stack file),
 one module per layer:
 
-    base.py         _Model, ConfigError, shared annotated types (DnsLabel, Duration,
-                    RetentionDays) and the Env tier
+    base.py         _Model, ConfigError (defined in mlplat.core.config_error), shared
+                    annotated types (DnsLabel, Duration, RetentionDays) and the Env tier
     network.py      mlplat:network    (NetworkConfig, FlowLogsConfig, NatMode)
     cluster.py      mlplat:cluster    (ClusterConfig, EndpointAccessConfig,
                                        SystemNodeGroupConfig, SUPPORTED_KUBERNETES_VERSIONS)

@@ -1,5 +1,6 @@
-"""Shared pieces of the config models: the base model, ConfigError, annotated field types
-and enums used by more than one layer."""
+"""Shared pieces of the config models: the base model, annotated field types and enums used
+by more than one layer, and ConfigError (defined in `mlplat.core.config_error`, which the
+CLI imports without the models)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+
+from mlplat.core.config_error import ConfigError as ConfigError  # re-exported
 
 CONFIG_NAMESPACE = "mlplat"
 
@@ -25,10 +28,6 @@ _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 #: Kubernetes controllers (Karpenter) parse durations as Go's time.Duration: int64
 #: nanoseconds, so nothing longer than 2562047h47m16s.
 MAX_DURATION_SECONDS = (2**63 - 1) // 10**9
-
-
-class ConfigError(ValueError):
-    """Invalid stack configuration. The message names the file and the field path."""
 
 
 class _Model(BaseModel):

@@ -14,8 +14,9 @@ from mlplat.config.base import DnsLabel, RetentionDays, _Model, effective_log_re
 from mlplat.config.platform import ClusterMode, check_stack_reference
 from mlplat.core.errors import broken_rules
 
-#: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for.
-SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
+#: Kubernetes minor versions this release of mlplat pins add-ons and AMIs for (kept with the
+#: pins; the audit's EKS rules read it there without importing the config models).
+SUPPORTED_KUBERNETES_VERSIONS = versions.SUPPORTED_KUBERNETES_VERSIONS
 
 # IAM: a path of `/`-separated segments, then a role name of at most 64 ASCII characters from
 # `A-Za-z0-9_+=,.@-`. Applied with fullmatch.

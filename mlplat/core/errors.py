@@ -15,10 +15,11 @@ import re
 import types
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import InitErrorDetails, PydanticCustomError
+if TYPE_CHECKING:  # pydantic is imported where an error is formatted: reading a stack file
+    # or a cached plan needs `one_line`, not pydantic (ADR 0030)
+    from pydantic import BaseModel, ValidationError
 
 #: A location as pydantic reports it, validator internals already removed.
 Location = tuple[int | str, ...]
@@ -105,6 +106,9 @@ def broken_rules(title: str, messages: Sequence[str]) -> ValidationError:
     A validator can raise only one exception; raised from a model validator, this one is
     unpacked by pydantic into one error per message, so every rule the input breaks is
     reported at once instead of the first."""
+    from pydantic import ValidationError
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
     return ValidationError.from_exception_data(title, [
         InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(), input=None)
         for message in messages
@@ -205,6 +209,8 @@ def _known_keys(model: type[BaseModel] | None, loc: Location) -> list[str]:
 
 def _model_at(model: type[BaseModel] | None, loc: Location) -> type[BaseModel] | None:
     """The model class validating the value at `loc`, if that value is a model."""
+    from pydantic import BaseModel
+
     current: Any = model
     for part in loc:
         if current is None:

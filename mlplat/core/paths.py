@@ -12,6 +12,8 @@ from typing import Final
 #: The checkout that holds `mlplat/`, `components/`, `stacks/`, `ansible/`, ...
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 STACKS_DIR: Final = REPO_ROOT / "stacks"
+#: The Pulumi program every stack runs (`stacks/__main__.py`, as Pulumi.yaml says).
+PROGRAM_DIR: Final = STACKS_DIR
 DOCS_DIR: Final = REPO_ROOT / "docs"
 ANSIBLE_DIR: Final = REPO_ROOT / "ansible"
 CLOUD_INIT_DIR: Final = REPO_ROOT / "cloud-init"

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from mlplat.config import ConfigError, EnvironmentConfig, environment_from_stack_config
 from mlplat.config.org import check_guardrails
-from mlplat.plan.engine import PROGRAM_DIR, ProgramError, run_program, warm_up
+from mlplat.core.paths import PROGRAM_DIR
+from mlplat.plan.engine import ProgramError, run_program, warm_up
 from mlplat.plan.model import Plan
 from mlplat.stackfile import (
     DEFAULT_NAMESPACES,

@@ -23,7 +23,7 @@ from collections.abc import Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from mlplat.core.paths import STACKS_DIR
+from mlplat.core.paths import PROGRAM_DIR
 from mlplat.plan import shortcuts
 from mlplat.plan.model import Plan, ResourceRecord, normalise
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # the SDKs are imported when a plan runs, not when a cached o
 
 T = TypeVar("T")
 PROJECT = "mlplat"
-PROGRAM_DIR = STACKS_DIR
 
 # The Pulumi SDK keeps process-wide state (an event loop, a callback registry) that is not
 # safe to drive from two threads at once; plans in one process run one at a time.

@@ -114,6 +114,10 @@ class Plan:
         return [r for r in self.resources
                 if r.custom and not r.is_provider and not r.options.get("read")]
 
+    @property
+    def managed_count(self) -> int:
+        return len(self.managed())
+
     def counts_by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
 
@@ -124,7 +128,7 @@ class Plan:
             "stack": self.stack,
             "source": self.source,
             "summary": {
-                "resources": len(self.managed()),
+                "resources": self.managed_count,
                 "components": sum(1 for r in self.resources if r.is_component),
                 "providers": sum(1 for r in self.resources if r.is_provider),
                 "by_type": self.counts_by_type(),

@@ -139,8 +139,8 @@ def _plan_file(stack: str, directory: Path, source: str | None = None) -> Plan:
     request = stack_request(stack, directory)
     if source is not None:
         request = dataclasses.replace(request, source=source)
-    ((plan, _),) = plan_with_cache([request], 1, PlanCache())
-    return plan
+    (planned,) = plan_with_cache([request], 1, PlanCache())
+    return planned.plan
 
 
 def empty_plan(stack: str) -> Plan:

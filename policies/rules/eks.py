@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from mlplat.config.cluster import SUPPORTED_KUBERNETES_VERSIONS
+from components.versions import SUPPORTED_KUBERNETES_VERSIONS
 from mlplat.plan.model import Plan, ResourceRecord
 from policies.model import Rule, Severity, baseline, cis_eks, fsbp
 from policies.rules._helpers import WORLD_V4, WORLD_V6, as_list, dig, first, truthy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
@@ -40,7 +41,10 @@ def _policy_statements(record: ResourceRecord) -> list[dict[str, object]]:
     return [s for s in statements(record.inputs.get("policy")) if allows(s)]
 
 
+@functools.lru_cache(maxsize=4096)
 def _matches(pattern: str, action: str) -> bool:
+    """Whether IAM action `pattern` (wildcards, any case) covers `action`. Cached: the
+    escalation check asks about the same pairs for every policy of every plan."""
     return fnmatchcase(action.lower(), pattern.lower())
 
 

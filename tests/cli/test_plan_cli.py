@@ -363,3 +363,41 @@ def test_plan_all_reuses_cached_stacks_and_plans_the_rest(team_stacks: Path):
     reused = re.findall(r"stack (\w+) \(from the cache", result.stdout)
     assert reused == ["speech"]
     assert "3 stacks planned" in result.stdout and "; 1 from the cache" in result.stdout
+
+
+def imported_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run mlplat with `args`; its result and the modules it had imported when it exited."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('MODULES ' + ' '.join(sys.modules)))\n"
+            "from mlplat.cli import main\n"
+            f"main({list(args)!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=clean_env(),
+                            capture_output=True, text=True, timeout=300, check=False)
+    modules = result.stderr.rpartition("MODULES ")[2].split()
+    return result, set(modules)
+
+
+def test_a_fully_cached_run_imports_neither_the_config_models_nor_the_sdk(team_stacks: Path):
+    """What makes fifty cached stacks take a fraction of a second (ADR 0030): with nothing
+    changed, validation is skipped and the plans are not even parsed for `-q`."""
+    plan_all = ("plan", "--all", "-q", "-j", "2", "--stack-dir", str(team_stacks))
+    first, modules = imported_by(*plan_all)
+    assert first.returncode == 0, first.stderr
+    assert {"pulumi", "mlplat.config", "pydantic"} <= modules
+    again, modules = imported_by(*plan_all)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout.replace("\n", f" {CACHED}\n", 3).replace(
+        "resources in all\n", "resources in all; 3 from the cache\n")
+    assert not {"pulumi", "mlplat.config", "pydantic", "rich"} & modules
+
+
+def test_audit_and_cost_reuse_cached_plans_unless_told_not_to(team_stacks: Path):
+    assert run("plan", "--all", "-q", "--stack-dir", str(team_stacks)).returncode == 0
+    for command in ("audit", "cost"):
+        args = (command, "--all", "--format", "json", "--stack-dir", str(team_stacks))
+        cached, modules = imported_by(*args)
+        assert cached.returncode in (0, 1), cached.stderr
+        assert "pulumi" not in modules, f"{command} planned although every plan was cached"
+        fresh, modules = imported_by(*args, "--no-cache")
+        assert "pulumi" in modules, f"{command} --no-cache did not plan afresh"
+        assert (fresh.returncode, fresh.stdout) == (cached.returncode, cached.stdout)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,30 +63,33 @@ def forbid_planning(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unchanged_inputs_reuse_the_plan_byte_for_byte(cache, program, monkeypatch):
     request = fixture_request(program)
-    ((fresh, cached),) = plan_with_cache([request], 1, cache)
-    assert not cached
+    (fresh,) = plan_with_cache([request], 1, cache)
+    assert not fresh.from_cache
     forbid_planning(monkeypatch)
-    ((again, cached),) = plan_with_cache([request], 1, cache)
-    assert cached
-    assert again.dumps() == fresh.dumps()
+    (again,) = plan_with_cache([request], 1, cache)
+    assert again.from_cache
+    assert (again.stack, again.managed_count) == (fresh.stack, fresh.managed_count)
+    assert again.plan.dumps() == fresh.plan.dumps()
 
 
 def test_cached_demo_plan_is_identical_to_a_fresh_one(tmp_path: Path):
     cache = PlanCache(directory=tmp_path / "cache")
     request = stack_request("demo")
-    ((fresh, cached),) = plan_with_cache([request], 1, cache)
-    assert not cached
+    (fresh,) = plan_with_cache([request], 1, cache)
+    assert not fresh.from_cache
     reread = cache.load(request)
     assert reread is not None
-    assert reread.dumps() == fresh.dumps()
-    assert json.loads(reread.dumps()) == json.loads(fresh.dumps())
+    assert reread.managed_count == len(fresh.plan.managed()) > 200
+    assert reread.plan.dumps() == fresh.plan.dumps()
+    assert reread.plan == fresh.plan
 
 
 def test_several_requests_plan_only_what_is_missing_and_keep_order(cache, program):
     first, second = fixture_request(program, stack="a"), fixture_request(program, stack="b")
     plan_with_cache([second], 1, cache)
     results = plan_with_cache([first, second], 1, cache)
-    assert [(plan.stack, cached) for plan, cached in results] == [("a", False), ("b", True)]
+    assert [(planned.stack, planned.from_cache) for planned in results] == [
+        ("a", False), ("b", True)]
 
 
 def edit(path: Path, text: str) -> None:
@@ -123,8 +128,8 @@ def test_every_kind_of_input_change_plans_afresh(cache, sources, program, monkey
         monkeypatch.setattr(plan_cache.platform, "python_version", lambda: "3.99.0")
     fresh_cache = PlanCache(directory=cache.directory, source_roots=cache.source_roots)
     assert fresh_cache.load(request) is None, f"a {change} change reused the old plan"
-    ((_, cached),) = plan_with_cache([request], 1, fresh_cache)
-    assert not cached
+    (planned,) = plan_with_cache([request], 1, fresh_cache)
+    assert not planned.from_cache
 
 
 def test_the_default_key_covers_components_mlplat_and_its_data():
@@ -138,17 +143,38 @@ def test_refresh_plans_afresh_and_stores_the_new_plan(cache, program, monkeypatc
     request = fixture_request(program)
     plan_with_cache([request], 1, cache)
     entry = cache.directory / f"{cache.key(request)}.json"
-    entry.write_text(entry.read_text().replace('"eu-west-1a"', '"stale"'))
-    assert "stale" in cache.load(request).dumps()  # type: ignore[union-attr]
-    ((plan, cached),) = plan_with_cache([request], 1, cache, refresh=True)
-    assert not cached and "stale" not in plan.dumps()
-    assert "stale" not in cache.load(request).dumps()  # type: ignore[union-attr]
+    plan_cache_entry_edit(entry, lambda body: body.replace('"eu-west-1a"', '"stale"'))
+    assert "stale" in cache.load(request).plan.dumps()  # type: ignore[union-attr]
+    (planned,) = plan_with_cache([request], 1, cache, refresh=True)
+    assert not planned.from_cache and "stale" not in planned.plan.dumps()
+    assert "stale" not in cache.load(request).plan.dumps()  # type: ignore[union-attr]
+
+
+def plan_cache_entry_edit(entry: Path, change: Callable[[str], str]) -> None:
+    """Change an entry's plan and give it the digest of the new plan, as a writer of the
+    cache that is not mlplat (or a stale mlplat) could."""
+    header, body = entry.read_text().split("\n", 1)
+    body = change(body)
+    fields = json.loads(header)
+    fields["sha256"] = hashlib.sha256(body.encode()).hexdigest()
+    entry.write_text(json.dumps(fields) + "\n" + body)
+
+
+def header(**fields: object) -> str:
+    return json.dumps({"format": "mlplat.plan-cache/v2", "key": "KEY", "stack": "t",
+                       "managed": 1, "sha256": EMPTY_DIGEST, **fields}) + "\n"
+
+
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
 @pytest.mark.parametrize("content", [
     "{not json", "", '{"format": "someone-else/v9", "key": "x", "plan": {}}',
-    '{"format": "mlplat.plan-cache/v1", "key": "another key", "plan": {}}',
+    # the previous format: one JSON document
     '{"format": "mlplat.plan-cache/v1", "key": "KEY", "plan": {"format": "mlplat.plan/v1"}}',
+    header(format="mlplat.plan-cache/v1"), header(key="another key"),
+    header(sha256="0" * 64), header(managed="1"), header(stack=None),
+    header() + "{}",  # a body that is not the one the digest names
     "\udcff",
 ])
 def test_a_corrupt_or_foreign_entry_is_replaced_not_an_error(cache, program, content):
@@ -158,19 +184,19 @@ def test_a_corrupt_or_foreign_entry_is_replaced_not_an_error(cache, program, con
     entry = cache.directory / f"{key}.json"
     entry.write_bytes(content.replace("KEY", key).encode("utf-8", "surrogateescape"))
     assert cache.load(request) is None
-    ((plan, cached),) = plan_with_cache([request], 1, cache)
-    assert not cached
-    assert json.loads(entry.read_text())["key"] == key
+    (planned,) = plan_with_cache([request], 1, cache)
+    assert not planned.from_cache
+    assert json.loads(entry.read_text().split("\n", 1)[0])["key"] == key
     reread = cache.load(request)
-    assert reread is not None and reread.dumps() == plan.dumps()
+    assert reread is not None and reread.plan.dumps() == planned.plan.dumps()
 
 
 def test_a_cache_that_cannot_be_written_only_costs_a_fresh_plan(tmp_path, sources, program):
     (tmp_path / "blocked").write_text("a file where the cache directory would go")
     cache = PlanCache(directory=tmp_path / "blocked" / "plans", source_roots=sources)
     for _ in range(2):
-        ((_plan, cached),) = plan_with_cache([fixture_request(program)], 1, cache)
-        assert not cached
+        (planned,) = plan_with_cache([fixture_request(program)], 1, cache)
+        assert not planned.from_cache
 
 
 def test_cache_directory_comes_from_the_environment(monkeypatch, tmp_path):
@@ -188,5 +214,5 @@ def test_an_entry_filed_under_another_key_is_not_trusted(cache, program):
     cache.directory.joinpath(f"{cache.key(other)}.json").rename(
         cache.directory / f"{cache.key(request)}.json")
     assert cache.load(request) is None
-    ((plan, cached),) = plan_with_cache([request], 1, cache)
-    assert not cached and plan.stack == "t"
+    (planned,) = plan_with_cache([request], 1, cache)
+    assert not planned.from_cache and planned.plan.stack == "t"

@@ -171,11 +171,12 @@ def test_a_tenant_reads_a_cached_platform_plan(tmp_path: Path) -> None:
     cache = PlanCache(directory=tmp_path / "cache")
     platform = stack_request("platform")
     fresh = plan_with_cache([platform], 1, cache)
-    assert [cached for _, cached in fresh] == [False]
-    (tenant, cached), = plan_with_cache([stack_request("nlp-dev")], 1, cache)
-    assert not cached and tenant.one("pulumi:pulumi:StackReference").inputs == {
-        "name": "platform"}
-    assert [c for _, c in plan_with_cache([stack_request("nlp-dev")], 1, cache)] == [True]
+    assert [planned.from_cache for planned in fresh] == [False]
+    (tenant,) = plan_with_cache([stack_request("nlp-dev")], 1, cache)
+    assert not tenant.from_cache
+    assert tenant.plan.one("pulumi:pulumi:StackReference").inputs == {"name": "platform"}
+    assert [planned.from_cache
+            for planned in plan_with_cache([stack_request("nlp-dev")], 1, cache)] == [True]
 
 
 # ---------------------------------------------------------------------- the plans
