@@ -103,6 +103,30 @@ WHERE_THE_TIME_GOES = [
     "before workers fork: interpreter start, validation of every stack file and the "
     "provider imports, about 1.3 s of one core.",
     "",
+    "Where a cold run of fifty full environments goes besides the plans themselves "
+    "(2026-12-02 19:55 UTC, load 3-4, so every figure here is inflated about 1.4x against "
+    "the quiet warm-plan row): the parent, before and while the workers run, 4.0 s of one "
+    "core (interpreter and CLI imports, validating fifty stack files, the provider imports "
+    "of the warm-up); in a worker, 0.37-0.41 s of CPU per plan, 0.01 s to store it in the "
+    "cache and 3 ms to send it back to the parent, its first plan 0.3 s more (lazy set-up "
+    "in the SDK and the providers) and, every eleven or so full plans, a full collection "
+    "of the garbage they left (`GARBAGE_LIMIT`, about one million objects) costing about "
+    "1 s, so about 0.09 s per plan. A plan's garbage is cyclic (futures, tasks and "
+    "resources refer to each other), so reference counting cannot free it and a "
+    "collection has to walk every object once, however often it runs.",
+    "",
+    "Cached runs (ADR 0030). Before: `mlplat plan --all -q` over fifty cached full "
+    "environments took 1.1-2.0 s: importing every command and the config models 0.37 s, "
+    "validating fifty stack files 0.22 s (needed only to compute each plan's cache key) "
+    "and parsing fifty cached plans of about 500 KB each 0.25-0.35 s, to print one count "
+    "per stack. After: validation is skipped when nothing it reads changed (the validation "
+    "memo), only the command that runs is imported, and a cache entry's header carries the "
+    "count, so the plan is parsed only by a command that uses it. What is left: the "
+    "interpreter's start, click, hashing the inputs (mlplat/ and components/ sources, the "
+    "stack directory, the program) and reading fifty entries and their digests. `mlplat "
+    "audit --all` over the same cached plans parses every plan and runs the rule set: "
+    "about 0.8 s of CPU, a third each parsing, rules and start-up.",
+    "",
 ]
 
 

@@ -142,8 +142,8 @@ def planned_stacks(names: list[str], directory: Path, *, templates: bool = False
     """The plans of `names` (with `templates`, also every template of
     `directory`/templates), validated first, then planned through the plan cache.
 
-    A run whose every input is unchanged since one that validated the same stacks (every
-    file in the stack directory, mlplat's sources, the versions; `PlanCache.remembered`)
+    A run whose every input is unchanged since one that validated the same stacks (the
+    stack directory's YAML, mlplat's sources, the versions; `PlanCache.remembered`)
     skips validation as well: it would pass again and give the same plan keys. Anything
     else validates every stack afresh and reports every problem in every file."""
     from mlplat.plan.cache import PlanCache, plan_with_cache

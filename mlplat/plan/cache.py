@@ -73,6 +73,15 @@ def source_files(roots: Iterable[Path]) -> Iterator[Path]:
                 yield path
 
 
+def validated_files(stack_dir: Path) -> list[Path]:
+    """The files validation can read in `stack_dir`: its YAML files (stack files, org.yaml)
+    and its templates'. Not the whole tree: a stack directory may be a checkout's root,
+    with a virtualenv below it."""
+    return sorted(path for directory in (stack_dir, stack_dir / "templates")
+                  for pattern in ("*.yaml", "*.yml") for path in directory.glob(pattern)
+                  if path.is_file())
+
+
 def _digest_files(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -155,11 +164,11 @@ class PlanCache:
 
     def _memo_entry(self, names: Sequence[str], stack_dir: Path, templates: bool) -> Path:
         """Where the outcome of validating `names` in `stack_dir` is remembered, named by
-        everything validation reads: every file in the stack directory (stack files,
-        org.yaml, templates, referenced platforms), the sources and versions plans share
-        (the validators are in mlplat/), PyYAML's version, and how file names are shown
-        (the directory as given and the working directory), plus the program, whose
-        digest is part of each plan's key."""
+        everything validation reads: every YAML file in the stack directory and its
+        templates/ (stack files, org.yaml, templates, referenced platforms), the sources and
+        versions plans share (the validators are in mlplat/), PyYAML's version, and how file
+        names are shown (the directory as given and the working directory), plus the
+        program, whose digest is part of each plan's key."""
         material = json.dumps({
             "format": MEMO_FORMAT,
             "shared": self._shared_inputs(),
@@ -167,7 +176,7 @@ class PlanCache:
             "program": _digest_files(sorted(PROGRAM_DIR.glob("*.py"))),
             "stack_dir": str(stack_dir),
             "cwd": os.getcwd(),
-            "stack_files": _digest_files(source_files([stack_dir])),
+            "stack_files": _digest_files(validated_files(stack_dir)),
             "names": list(names),
             "templates": templates,
         }, sort_keys=True)

@@ -81,7 +81,7 @@ def test_any_change_to_what_validation_reads_validates_again(stack_dir, validati
         (stack_dir / "org.yaml").write_text((stack_dir / "org.yaml").read_text() + "\n# x\n")
     elif change == "a new file in the directory":
         (stack_dir / "templates").mkdir()
-        (stack_dir / "templates" / "notes.txt").write_text("a file validation might read")
+        (stack_dir / "templates" / "notes.yaml").write_text("a: file validation might read\n")
     elif change == "org.yaml removed":
         (stack_dir / "org.yaml").unlink()
     elif change in ("pydantic version", "PyYAML version"):
@@ -142,3 +142,14 @@ def test_templates_are_covered_when_planned_with_them(tmp_path, monkeypatch, val
     plan_cli.planned_stacks(names, directory, templates=True, jobs=1)
     assert len(validations) == 2
 
+
+
+def test_files_validation_never_reads_do_not_invalidate_the_memo(stack_dir, validations):
+    """Only YAML in the stack directory and its templates/ counts: a stack directory may be
+    a checkout's root, with a virtualenv and build output below it."""
+    dumps(stack_dir)
+    (stack_dir / "README.md").write_text("notes\n")
+    (stack_dir / ".venv" / "lib").mkdir(parents=True)
+    (stack_dir / ".venv" / "lib" / "big.yaml").write_text("x: 1\n")
+    plan_cli.planned_stacks(NAMES, stack_dir, jobs=1)
+    assert validations == [NAMES]
