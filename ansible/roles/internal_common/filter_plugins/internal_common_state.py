@@ -160,6 +160,26 @@ def authorized_keys_differ(state: Any, name: str, keys: list[str]) -> bool:
     )
 
 
+def paths_differing(paths: Any, state: Any, **wanted: Any) -> list[str]:
+    """The ``paths`` that file_differs with the same ``wanted`` arguments (a looped task's gate)."""
+    return [p for p in paths or [] if file_differs(state, p, **wanted)]
+
+
+def units_differing(units: Any, state: Any, **wanted: Any) -> list[str]:
+    """The ``units`` that unit_differs with the same ``wanted`` states (a looped task's gate)."""
+    return [u for u in units or [] if unit_differs(state, u, **wanted)]
+
+
+def anything_differs(gates: Any) -> bool:
+    """True when any gate of a phase says "differs": true, a non-empty list of differing loop
+    items, or a non-blank string of their names (a gate written as a Jinja loop). The gated
+    tasks of that phase are included only then (ADR 0030). Anything that is not a mapping of
+    gates counts as "differs"."""
+    if not isinstance(gates, dict):
+        return True
+    return any(bool(v.strip()) if isinstance(v, str) else bool(v) for v in gates.values())
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -168,4 +188,7 @@ class FilterModule:
             "internal_common_group_differs": group_differs,
             "internal_common_account_differs": account_differs,
             "internal_common_authorized_keys_differ": authorized_keys_differ,
+            "internal_common_paths_differing": paths_differing,
+            "internal_common_units_differing": units_differing,
+            "internal_common_anything_differs": anything_differs,
         }
