@@ -85,7 +85,9 @@ def test_the_gates_are_found() -> None:
     # Guards the scan itself: a refactor that renamed the filters would make the test vacuous.
     names = gated_tasks()
     assert "base : Configure | chrony.conf" in names
-    assert "base : Configure | Write what differs from the wanted files (when anything does)" in names
+    assert "base : Configure | Write what differs from the wanted files (when anything does)" in (
+        names
+    )
     assert "internal_common : Sysctl | Persist sysctls" in names
     assert "users : Configure | Authorized keys (exactly the listed ones)" in names
     assert "storage : Configure | NFS mounts in fstab" in names
@@ -104,9 +106,10 @@ def test_every_task_of_a_writes_file_is_gated_by_its_phase(path) -> None:
         if "block" in task:
             continue
         refs = {(m["var"], m["key"]) for m in _PHASE_GATES.finditer(_when_text(task))}
-        assert any(v == var for v, _ in refs), f"{role}/{path.name}: {task['name']!r} is not gated by {var}"
+        where = f"{role}/{path.name}: {task['name']!r}"
+        assert any(v == var for v, _ in refs), f"{where} is not gated by {var}"
         for v, key in refs:
-            assert v == var and key in gates[var], f"{role}/{path.name}: {task['name']!r} names {v}.{key}"
+            assert v == var and key in gates[var], f"{where} names {v}.{key}"
             used.add(key)
     unused = set(gates[var]) - used
     assert not unused, f"{role}: {var} entries no task of {path.name} uses: {sorted(unused)}"

@@ -180,6 +180,41 @@ def anything_differs(gates: Any) -> bool:
     return any(bool(v.strip()) if isinstance(v, str) else bool(v) for v in gates.values())
 
 
+def state_covers(
+    state: Any,
+    paths: Any = (),
+    units: Any = (),
+    sysctls: Any = (),
+    kernel_modules: Any = (),
+    regexps: Any = None,
+    accounts: Any = (),
+    groups: Any = (),
+) -> bool:
+    """True when ``state``, an earlier host_state read of this play, already holds every object
+    asked for (ADR 0030), so host_state need not read again. A regexp counts only when the
+    earlier read was asked the same path and pattern under that name. Anything else (no read
+    yet, a skipped or failed read, an object it did not list) is False: read again."""
+    if not isinstance(state, dict) or state.get("skipped") or state.get("failed"):
+        return False
+    wanted = {
+        "files": paths,
+        "units": units,
+        "sysctls": sysctls,
+        "kernel_modules": kernel_modules,
+        "accounts": accounts,
+        "groups": groups,
+    }
+    for section, names in wanted.items():
+        found = state.get(section)
+        if not isinstance(found, dict) or any(n not in found for n in names or ()):
+            return False
+    if regexps:
+        asked = state.get("regexps_asked") or {}
+        if any(asked.get(name) != spec for name, spec in regexps.items()):
+            return False
+    return True
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -191,4 +226,5 @@ class FilterModule:
             "internal_common_paths_differing": paths_differing,
             "internal_common_units_differing": units_differing,
             "internal_common_anything_differs": anything_differs,
+            "internal_common_state_covers": state_covers,
         }
