@@ -11,7 +11,9 @@ pytestmark = pytest.mark.unit
 
 
 def test_unit_golden_dynamic_user_and_hostengine() -> None:
-    r = exporter_renderer("dcgm_exporter", dcgm_exporter_monitoring_cidrs=["10.20.0.0/24"])
+    r = exporter_renderer(
+        "dcgm_exporter", "service_gpu.yml", dcgm_exporter_monitoring_cidrs=["10.20.0.0/24"]
+    )
     text = r.template("internal_exporter", "exporter.service.j2")
     check_golden("dcgm_exporter/dcgm-exporter.service", text)
     s = unit_settings(text)
@@ -29,7 +31,9 @@ def test_unit_golden_dynamic_user_and_hostengine() -> None:
 
 
 def test_nft_table_for_port_9400() -> None:
-    r = exporter_renderer("dcgm_exporter", dcgm_exporter_monitoring_cidrs=["10.20.0.0/24"])
+    r = exporter_renderer(
+        "dcgm_exporter", "service_gpu.yml", dcgm_exporter_monitoring_cidrs=["10.20.0.0/24"]
+    )
     text = r.template("internal_exporter", "exporter.nft.j2")
     assert "table inet mlplat_dcgm_exporter {" in text
     assert text.count("dport 9400") == 4 and "dport 9100" not in text

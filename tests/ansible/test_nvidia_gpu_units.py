@@ -269,7 +269,7 @@ def test_argument_specs_match_defaults() -> None:
 
 
 def _fingerprint_check_expression() -> str:
-    tasks = yaml.safe_load((ROLE / "tasks/install.yml").read_text())
+    tasks = yaml.safe_load((ROLE / "tasks/install_gpu.yml").read_text())
     block = next(t for t in tasks if "block" in t and "fingerprint" in t["name"])
     assert_task = next(t for t in block["block"] if "ansible.builtin.assert" in t)
     (expr,) = assert_task["ansible.builtin.assert"]["that"]

@@ -160,6 +160,61 @@ def authorized_keys_differ(state: Any, name: str, keys: list[str]) -> bool:
     )
 
 
+def paths_differing(paths: Any, state: Any, **wanted: Any) -> list[str]:
+    """The ``paths`` that file_differs with the same ``wanted`` arguments (a looped task's gate)."""
+    return [p for p in paths or [] if file_differs(state, p, **wanted)]
+
+
+def units_differing(units: Any, state: Any, **wanted: Any) -> list[str]:
+    """The ``units`` that unit_differs with the same ``wanted`` states (a looped task's gate)."""
+    return [u for u in units or [] if unit_differs(state, u, **wanted)]
+
+
+def anything_differs(gates: Any) -> bool:
+    """True when any gate of a phase says "differs": true, a non-empty list of differing loop
+    items, or a non-blank string of their names (a gate written as a Jinja loop). The gated
+    tasks of that phase are included only then (ADR 0031). Anything that is not a mapping of
+    gates counts as "differs"."""
+    if not isinstance(gates, dict):
+        return True
+    return any(bool(v.strip()) if isinstance(v, str) else bool(v) for v in gates.values())
+
+
+def state_covers(
+    state: Any,
+    paths: Any = (),
+    units: Any = (),
+    sysctls: Any = (),
+    kernel_modules: Any = (),
+    regexps: Any = None,
+    accounts: Any = (),
+    groups: Any = (),
+) -> bool:
+    """True when ``state``, an earlier host_state read of this play, already holds every object
+    asked for (ADR 0031), so host_state need not read again. A regexp counts only when the
+    earlier read was asked the same path and pattern under that name. Anything else (no read
+    yet, a skipped or failed read, an object it did not list) is False: read again."""
+    if not isinstance(state, dict) or state.get("skipped") or state.get("failed"):
+        return False
+    wanted = {
+        "files": paths,
+        "units": units,
+        "sysctls": sysctls,
+        "kernel_modules": kernel_modules,
+        "accounts": accounts,
+        "groups": groups,
+    }
+    for section, names in wanted.items():
+        found = state.get(section)
+        if not isinstance(found, dict) or any(n not in found for n in names or ()):
+            return False
+    if regexps:
+        asked = state.get("regexps_asked") or {}
+        if any(asked.get(name) != spec for name, spec in regexps.items()):
+            return False
+    return True
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -168,4 +223,8 @@ class FilterModule:
             "internal_common_group_differs": group_differs,
             "internal_common_account_differs": account_differs,
             "internal_common_authorized_keys_differ": authorized_keys_differ,
+            "internal_common_paths_differing": paths_differing,
+            "internal_common_units_differing": units_differing,
+            "internal_common_anything_differs": anything_differs,
+            "internal_common_state_covers": state_covers,
         }

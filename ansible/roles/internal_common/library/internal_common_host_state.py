@@ -56,6 +56,7 @@ units: {description: unit -> facts, type: dict, returned: always}
 sysctls: {description: key -> value or null, type: dict, returned: always}
 kernel_modules: {description: module -> loaded or built in (what community.general.modprobe checks), type: dict, returned: always}
 regexps: {description: name -> true/false/null, type: dict, returned: always}
+regexps_asked: {description: "name -> the {path, regexp} it was read for (a later read of the play compares them)", type: dict, returned: always}
 accounts: {description: user -> facts (exists false when absent), type: dict, returned: always}
 groups: {description: group -> {exists, gid}, type: dict, returned: always}
 dpkg: {description: "dpkg-query lines (status abbreviation, name=version); empty unless asked", type: list, returned: always}
@@ -234,6 +235,7 @@ def main() -> None:
         sysctls={key: read_sysctl(key) for key in p["sysctls"]},
         kernel_modules=read_kernel_modules(p["kernel_modules"]),
         regexps=read_regexps(p["regexps"]),
+        regexps_asked=p["regexps"],
         accounts={name: read_account(name) for name in p["accounts"]},
         groups={name: read_group(name) for name in p["groups"]},
         dpkg=read_dpkg(module) if p["dpkg"] else [],

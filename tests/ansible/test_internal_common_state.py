@@ -1,0 +1,78 @@
+"""The phase gates and the play-wide read of internal_common's filters (ADR 0031)."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+from mlplat.core.paths import ANSIBLE_DIR
+
+_PATH = ANSIBLE_DIR / "roles/internal_common/filter_plugins/internal_common_state.py"
+
+
+def _filters() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("internal_common_state", _PATH)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+f = _filters()
+
+ROOT = {"owner": "root", "group": "root"}
+READ = {
+    "files": {
+        "/etc/a": {"exists": True, "type": "directory", "mode": "0755", **ROOT},
+        "/etc/b": {"exists": True, "type": "directory", "mode": "0700", **ROOT},
+    },
+    "units": {
+        "x.service": {"load": "loaded", "enabled": "enabled", "active": "active"},
+        "y.service": {"load": "loaded", "enabled": "disabled", "active": "inactive"},
+    },
+    "sysctls": {"net.a": "1"},
+    "kernel_modules": {"overlay": True},
+    "regexps": {"swap": False},
+    "regexps_asked": {"swap": {"path": "/etc/fstab", "regexp": "^swap"}},
+    "accounts": {"alice": {"exists": True}},
+    "groups": {"admins": {"exists": True}},
+}
+
+
+def test_anything_differs_reads_booleans_lists_and_loop_strings() -> None:
+    assert not f.anything_differs({"a": False, "b": [], "c": "", "d": None, "e": "  "})
+    assert f.anything_differs({"a": False, "b": ["/etc/x"]})
+    assert f.anything_differs({"a": True})
+    assert f.anything_differs({"a": "alice "})
+    # Not a mapping of gates: unknown, so the phase's tasks are included and decide.
+    assert f.anything_differs(None)
+    assert f.anything_differs("False")
+
+
+def test_paths_and_units_differing_apply_one_want_to_each_item() -> None:
+    dirs = ["/etc/a", "/etc/b", "/etc/unread"]
+    got = f.paths_differing(dirs, READ, kind="directory", mode="0755", owner="root", group="root")
+    assert got == ["/etc/b", "/etc/unread"]
+    units = ["x.service", "y.service"]
+    assert f.units_differing(units, READ, enabled=True, active=True) == ["y.service"]
+    assert f.units_differing(units, {}, enabled=True) == units
+
+
+def test_state_covers_only_what_the_earlier_read_holds() -> None:
+    covers = f.state_covers
+    assert covers(READ, paths=["/etc/a"], units=["x.service"], sysctls=["net.a"],
+                  kernel_modules=["overlay"], accounts=["alice"], groups=["admins"],
+                  regexps={"swap": {"path": "/etc/fstab", "regexp": "^swap"}})
+    assert covers(READ)
+    assert not covers(READ, paths=["/etc/c"])
+    assert not covers(READ, units=["z.service"])
+    assert not covers(READ, sysctls=["net.b"])
+    assert not covers(READ, accounts=["bob"])
+    # Same name, another pattern: read again.
+    assert not covers(READ, regexps={"swap": {"path": "/etc/fstab", "regexp": "^other"}})
+    assert not covers(READ, regexps={"nfs": {"path": "/etc/fstab", "regexp": "x"}})
+    # No read yet, or a skipped or failed one.
+    assert not covers(None, paths=[])
+    assert not covers({"skipped": True}, paths=[])
+    assert not covers({**READ, "failed": True})
+    assert not covers({"files": {}}, paths=[])
