@@ -149,35 +149,52 @@ def test_supported_os_list_is_in_the_library() -> None:
     assert private["_internal_common_supported_os"] == ["Debian 12", "Ubuntu 22.04", "Ubuntu 24.04"]
 
 
-@pytest.mark.parametrize("role", PHASED_ROLES)
+@pytest.mark.parametrize("role", [*PHASED_ROLES, LIBRARY])
 def test_apt_tasks_leave_the_cache_to_the_library(role: str) -> None:
     """One lists refresh per run (internal_common's apt_cache), never one per apt task."""
-    apt_tasks = [
-        (f.name, t)
-        for f in sorted((ROLES_DIR / role / "tasks").glob("*.yml"))
-        for t in _walk(_load(f))
-        if "ansible.builtin.apt" in t
-    ]
-    for file, task in apt_tasks:
-        args = task["ansible.builtin.apt"]
-        assert "cache_valid_time" not in args, f"{role}/{file}: {task['name']!r}"
-        # Only a task right after adding a repository may update, and only then.
-        assert args.get("update_cache") in (None, "{{ _nvidia_gpu_sources is changed }}"), (
-            f"{role}/{file}: {task['name']!r} updates the cache itself"
-        )
-    if apt_tasks:
-        # A GPU role's install phase is one include of install_gpu.yml (ADR 0031): the
-        # included file is where the steps, and so the cache refresh, start.
-        file = "install.yml"
+    for file in sorted((ROLES_DIR / role / "tasks").glob("*.yml")):
+        for task in _walk(_load(file)):
+            args = task.get("ansible.builtin.apt")
+            if not isinstance(args, dict):
+                continue
+            assert "cache_valid_time" not in args, f"{role}/{file.name}: {task['name']!r}"
+            # Only the refresh itself, and a task right after adding a repository, update.
+            allowed = {"{{ _nvidia_gpu_sources is changed }}"}
+            if file.name == "apt_refresh.yml":
+                allowed.add(True)
+            assert args.get("update_cache") in {None, *allowed}, (
+                f"{role}/{file.name}: {task['name']!r} updates the cache itself"
+            )
+
+
+@pytest.mark.parametrize("role", PHASED_ROLES)
+def test_install_phase_starts_with_the_library(role: str) -> None:
+    """A role's packages come through internal_common's packages (one read of the installed
+    packages per run, one header per role on a no-op: ADR 0032); a role that must add a
+    repository first starts its install steps with apt_cache and runs its own apt tasks."""
+    if not (ROLES_DIR / role / "tasks" / "install.yml").exists():
+        return
+    file = "install.yml"
+    first = _tasks(role, file)[0]
+    # A GPU role's install phase is one include of install_gpu.yml (ADR 0031): the included
+    # file is where the steps, and so the cache refresh, start.
+    include = first.get("ansible.builtin.include_tasks")
+    if isinstance(include, dict) and len(_tasks(role, file)) == 1:
+        file = include["file"]
         first = _tasks(role, file)[0]
-        include = first.get("ansible.builtin.include_tasks")
-        if isinstance(include, dict) and len(_tasks(role, file)) == 1:
-            file = include["file"]
-            first = _tasks(role, file)[0]
-        assert first.get("ansible.builtin.import_role") == {
-            "name": LIBRARY,
-            "tasks_from": "apt_cache.yml",
-        }, f"{role}: {file} must start with {LIBRARY}'s apt_cache"
+    imported = first.get("ansible.builtin.import_role") or {}
+    assert imported.get("name") == LIBRARY, f"{role}: {file} must start with {LIBRARY}"
+    own_apt = [t["name"] for f in sorted((ROLES_DIR / role / "tasks").glob("*.yml"))
+               for t in _walk(_load(f)) if "ansible.builtin.apt" in t]
+    if imported.get("tasks_from") == "packages.yml":
+        assert first["vars"]["internal_common_role"] == role, f"{role}: {file}"
+        assert "internal_common_apt_wanted" in first["vars"], f"{role}: {file}"
+        assert not own_apt, f"{role}: apt tasks of its own besides packages.yml: {own_apt}"
+    else:
+        assert imported.get("tasks_from") == "apt_cache.yml", (
+            f"{role}: {file} must start with {LIBRARY}'s packages or apt_cache"
+        )
+        assert own_apt, f"{role}: apt_cache without an apt task of its own; use packages.yml"
 
 
 @pytest.mark.parametrize("role", all_roles())

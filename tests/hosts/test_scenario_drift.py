@@ -29,7 +29,7 @@ SYSCTL = "net.ipv4.icmp_echo_ignore_broadcasts"
 
 # The task that puts each drift back, as the play output names it ("role : task").
 EXPECTED_CHANGES = {
-    "base : Install | Base packages",
+    "internal_common : Packages | Install what is missing for base",
     "base : Service | chrony enabled and running",
     "k8s_node_prereqs : Configure | Modules loaded at boot",
     "internal_common : Sysctl | Set differing values",

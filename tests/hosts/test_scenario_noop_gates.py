@@ -30,10 +30,11 @@ pytestmark = pytest.mark.hosts
 
 # A `when` that compares with the host_state read (a filter internal_common_*_differ(s), the
 # kernel modules or the regexps it read), or with the one dpkg-query of the run, or that names
-# a phase's gates (_<role>_<phase>_differs, whose entries are those comparisons: ADR 0031).
+# a phase's gates (_<role>_<phase>_differs, whose entries are those comparisons: ADR 0031),
+# or the sysctl entry point's summary of its comparisons (ADR 0032).
 _GATES = re.compile(
     r"internal_common_\w+_differs?\(|_internal_common_apt_missing|\.regexps\b|\.kernel_modules\b"
-    r"|\b_\w+_(?:configure|service)_differs\b"
+    r"|\b_\w+_(?:configure|service)_differs\b|\b_internal_common_sysctl_pending\b"
 )
 _TASK = re.compile(r"^TASK \[(?P<task>.+)\]")
 _RAN = re.compile(r"^(ok|changed): \[(?P<host>[^\]]+)\]")
@@ -56,15 +57,41 @@ def writes_files() -> list:
     return sorted(ROLES_DIR.glob("*/tasks/*_writes.yml"))
 
 
+# The once-per-run read of the installed packages: internal_common's packages include is
+# taken by the first role of a run to read, then only when dpkg lacks a wanted package.
+_ONCE_PER_RUN = re.compile(r"\b_internal_common_apt_checked\b")
+_PACKAGES_READ = re.compile(r"^included: \S+/packages_install\.yml for (?P<hosts>.+)$")
+
+
 def gated_tasks() -> set[str]:
-    """Every gated task as the play output names it: "role : task name"."""
+    """Every gated task as the play output names it: "role : task name" (a templated part of a
+    name, such as the role in internal_common's package install, stays a template here)."""
     names = set()
     for path in sorted(ROLES_DIR.glob("*/tasks/*.yml")):
         role = path.parent.parent.name
         for task in walk_tasks(yaml.safe_load(path.read_text())):
-            if "name" in task and _GATES.search(_when_text(task)):
+            when = _when_text(task)
+            if "name" in task and _GATES.search(when) and not _ONCE_PER_RUN.search(when):
                 names.add(f"{role} : {task['name']}")
     return names
+
+
+def is_gated(task: str, gated: set[str]) -> bool:
+    """Whether a task name of the play output is one of `gated`, templates matching anything."""
+    return any(
+        re.fullmatch(r".+".join(map(re.escape, re.split(r"\{\{.*?\}\}", name))), task)
+        for name in gated
+    )
+
+
+def package_reads(stdout: str) -> dict[str, int]:
+    """Host -> how often internal_common's packages include was taken (read or install)."""
+    counts: dict[str, int] = {}
+    for line in stdout.splitlines():
+        if m := _PACKAGES_READ.match(line):
+            for host in (h.strip() for h in m["hosts"].split(",")):
+                counts[host] = counts.get(host, 0) + 1
+    return counts
 
 
 def ran_tasks(stdout: str) -> dict[str, set[str]]:
@@ -89,6 +116,10 @@ def test_the_gates_are_found() -> None:
         names
     )
     assert "internal_common : Sysctl | Persist sysctls" in names
+    assert is_gated("internal_common : Packages | Install what is missing for base", names)
+    assert not is_gated("internal_common : Packages | Refresh the package lists", names)
+    sysctl_include = "Sysctl | Persist, read and set what differs (when anything does)"
+    assert f"internal_common : {sysctl_include}" in names
     assert "users : Configure | Authorized keys (exactly the listed ones)" in names
     assert "storage : Configure | NFS mounts in fstab" in names
     assert len(names) >= 20, sorted(names)
@@ -125,11 +156,15 @@ def test_noop_run_skips_every_gated_task(converged_site: ConvergedSite) -> None:
     result = run_playbook(converged_site.inventory, site_playbook())
     assert result.ok and result.changed() == 0, f"{result.summary()}\n{result.tail(60)}"
     ran = ran_tasks(result.stdout)
-    wrongly = {task: sorted(hosts) for task, hosts in ran.items() if task in gated_tasks()}
+    gated = gated_tasks()
+    wrongly = {task: sorted(hosts) for task, hosts in ran.items() if is_gated(task, gated)}
     assert not wrongly, (
         "gated tasks ran a module (or were included) on a converged host (gate and module "
         f"disagree): {wrongly}"
     )
+    # The installed packages are read once per host and run, and nothing is installed.
+    hosts = {host.name for host in converged_site.hosts}
+    assert package_reads(result.stdout) == dict.fromkeys(hosts, 1), result.tail(60)
 
 
 def test_ran_tasks_reads_loops_and_plain_results() -> None:
@@ -146,3 +181,15 @@ def test_ran_tasks_reads_loops_and_plain_results() -> None:
     assert ran_tasks(out) == {"base : Configure | chrony.conf": {"cpu2"},
                               "base : Service | apt timers": {"gpu1"},
                               "base : Configure | Write what differs": {"gpu1", "cpu2"}}
+
+
+def test_package_reads_and_templated_names_are_recognised() -> None:
+    out = "\n".join([
+        "TASK [internal_common : Packages | Install what is missing (after the read)] ***",
+        "included: /x/roles/internal_common/tasks/packages_install.yml for gpu1, cpu2",
+        "included: /x/roles/internal_common/tasks/packages_install.yml for cpu2",
+    ])
+    assert package_reads(out) == {"gpu1": 1, "cpu2": 2}
+    gated = {"internal_common : Packages | Install what is missing for {{ internal_common_role }}"}
+    assert is_gated("internal_common : Packages | Install what is missing for base", gated)
+    assert not is_gated("internal_common : Packages | Install what is missing", gated)
