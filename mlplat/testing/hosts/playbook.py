@@ -152,6 +152,37 @@ def run_playbook(
     )
 
 
+def descendants(pid: int) -> list[int]:
+    """PIDs of every process below `pid` (children, their children, ...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # The command name may hold spaces and parentheses: the fields after its last ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(leader: int) -> None:
+    """SIGKILL a process group leader's group and every descendant of the leader, by PID.
+
+    The descendants are collected first, while they are still the leader's: once it dies
+    they are re-parented and can no longer be told apart from other processes.
+    """
+    tree = descendants(leader)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(leader, signal.SIGKILL)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class RunningPlaybook:
     """An ansible-playbook run in the background, in its own process group.
 
@@ -232,10 +263,13 @@ class RunningPlaybook:
                 self._cond.wait(min(left, 0.5))
 
     def kill(self) -> int:
-        """SIGKILL the run's process group (by the leader's PID); returns the exit code."""
+        """SIGKILL the run's process group and every descendant (by PID); returns the exit code.
+
+        The group alone is not enough: ansible-playbook's forked workers can start sessions of
+        their own, and one left behind idles on as an orphan (kill_tree).
+        """
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            kill_tree(self.proc.pid)
         rc = self.proc.wait(timeout=30)
         self._reader.join(timeout=10)
         return rc
