@@ -242,7 +242,9 @@ def cached_variants(count: int, kind: str, jobs: int, stack_dir: Path, cold: dic
     common = {"count": count, "kind": kind, "jobs": jobs, "cold": cold}
 
     def unrelated_edit(index: int) -> None:
-        (stack_dir / f"notes-{index}.txt").write_text("not read by any stack\n")
+        # YAML: the memo covers the stack directory's YAML files (validated_files), which a
+        # stack may read (org.yaml, templates); a file of another kind would not miss it.
+        (stack_dir / f"notes-{index}.yaml").write_text("# not read by any stack\n")
 
     plan_all = ["plan", "--all", "-q", "--stack-dir", str(stack_dir), "-j", str(jobs)]
     revalidated = {**common, "cache": "cached, revalidated",
