@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from types import ModuleType
 
 from mlplat.core.paths import ANSIBLE_DIR
@@ -36,6 +38,8 @@ READ = {
     "regexps_asked": {"swap": {"path": "/etc/fstab", "regexp": "^swap"}},
     "accounts": {"alice": {"exists": True}},
     "groups": {"admins": {"exists": True}},
+    "commands": {"sudoers_parses": {"rc": 0, "stdout": "", "stderr": ""}},
+    "commands_asked": {"sudoers_parses": ["/usr/sbin/visudo", "-c"]},
 }
 
 
@@ -71,8 +75,46 @@ def test_state_covers_only_what_the_earlier_read_holds() -> None:
     # Same name, another pattern: read again.
     assert not covers(READ, regexps={"swap": {"path": "/etc/fstab", "regexp": "^other"}})
     assert not covers(READ, regexps={"nfs": {"path": "/etc/fstab", "regexp": "x"}})
+    # A check counts only when the earlier read ran the same argv under that name.
+    assert covers(READ, commands={"sudoers_parses": ["/usr/sbin/visudo", "-c"]})
+    assert not covers(READ, commands={"sudoers_parses": ["/usr/sbin/visudo", "-c", "-q"]})
+    assert not covers(READ, commands={"auditctl_status": ["auditctl", "-s"]})
     # No read yet, or a skipped or failed one.
     assert not covers(None, paths=[])
     assert not covers({"skipped": True}, paths=[])
     assert not covers({**READ, "failed": True})
     assert not covers({"files": {}}, paths=[])
+
+
+def _host_state_module() -> ModuleType:
+    path = ANSIBLE_DIR / "roles/internal_common/library/internal_common_host_state.py"
+    spec = importlib.util.spec_from_file_location("internal_common_host_state", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _FakeModule:
+    """The two AnsibleModule methods run_checks uses, running for real."""
+
+    def get_bin_path(self, name: str) -> str | None:
+        return shutil.which(name)
+
+    def run_command(self, argv: list[str]) -> tuple[int, str, str]:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+
+def test_checks_report_exit_codes_and_a_missing_program_as_127() -> None:
+    run_checks = _host_state_module().run_checks
+    found = run_checks(_FakeModule(), {
+        "passes": ["true"],
+        "fails": ["sh", "-c", "echo broken >&2; exit 3"],
+        "absent": ["/usr/sbin/no-such-check", "-c"],
+        "absent_on_path": ["no-such-check-either"],
+    })
+    assert found["passes"]["rc"] == 0
+    assert found["fails"] == {"rc": 3, "stdout": "", "stderr": "broken\n"}
+    assert found["absent"]["rc"] == 127
+    assert found["absent_on_path"]["rc"] == 127

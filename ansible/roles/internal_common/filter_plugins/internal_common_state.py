@@ -189,11 +189,12 @@ def state_covers(
     regexps: Any = None,
     accounts: Any = (),
     groups: Any = (),
+    commands: Any = None,
 ) -> bool:
     """True when ``state``, an earlier host_state read of this play, already holds every object
-    asked for (ADR 0031), so host_state need not read again. A regexp counts only when the
-    earlier read was asked the same path and pattern under that name. Anything else (no read
-    yet, a skipped or failed read, an object it did not list) is False: read again."""
+    asked for (ADR 0031), so host_state need not read again. A regexp or a check (command)
+    counts only when the earlier read was asked the same under that name. Anything else (no
+    read yet, a skipped or failed read, an object it did not list) is False: read again."""
     if not isinstance(state, dict) or state.get("skipped") or state.get("failed"):
         return False
     wanted = {
@@ -208,9 +209,9 @@ def state_covers(
         found = state.get(section)
         if not isinstance(found, dict) or any(n not in found for n in names or ()):
             return False
-    if regexps:
-        asked = state.get("regexps_asked") or {}
-        if any(asked.get(name) != spec for name, spec in regexps.items()):
+    for section, specs in (("regexps_asked", regexps), ("commands_asked", commands)):
+        asked = state.get(section) or {}
+        if any(asked.get(name) != spec for name, spec in (specs or {}).items()):
             return False
     return True
 

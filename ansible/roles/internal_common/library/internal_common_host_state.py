@@ -27,6 +27,7 @@ description:
     (the one ansible.builtin.copy and template compare), mode, owner and group.
   - For every unit, systemd's UnitFileState, ActiveState, LoadState and NeedDaemonReload.
   - For every sysctl key, its current value (whitespace collapsed) or null when absent.
+  - For every named read-only check, its exit code and output.
 options:
   paths: {type: list, elements: str, default: [], description: Files, directories or links.}
   units: {type: list, elements: str, default: [], description: systemd unit names.}
@@ -48,6 +49,13 @@ options:
     type: dict
     default: {}
     description: name -> {path, regexp}; whether the multiline regexp matches the file (null when unreadable).
+  commands:
+    type: dict
+    default: {}
+    description:
+      - name -> argv of a read-only check (C(visudo -c), C(auditctl -s)) to run in the same
+        module run; its exit code and output. A program that is not installed gives rc 127.
+      - Only checks that change nothing belong here: the module also runs in check mode.
 """
 
 RETURN = r"""
@@ -60,6 +68,8 @@ regexps_asked: {description: "name -> the {path, regexp} it was read for (a late
 accounts: {description: user -> facts (exists false when absent), type: dict, returned: always}
 groups: {description: group -> {exists, gid}, type: dict, returned: always}
 dpkg: {description: "dpkg-query lines (status abbreviation, name=version); empty unless asked", type: list, returned: always}
+commands: {description: "name -> {rc, stdout, stderr} of each check", type: dict, returned: always}
+commands_asked: {description: name -> the argv it was run with (a later read of the play compares them), type: dict, returned: always}
 sysctls_read_only: {description: keys that exist but cannot be written here, type: list, returned: always}
 """
 
@@ -213,6 +223,21 @@ def read_dpkg(module: AnsibleModule) -> list[str]:
     return out.splitlines()
 
 
+def run_checks(module: AnsibleModule, commands: dict) -> dict:
+    found = {}
+    for name, argv in commands.items():
+        argv = [str(arg) for arg in argv]
+        # run_command fails the whole module on a missing program; a check of a package not
+        # installed yet (before the install phases of a converge) is an answer, not an error.
+        program = argv[0] if os.path.isabs(argv[0]) else module.get_bin_path(argv[0])
+        if not program or not os.access(program, os.X_OK):
+            found[name] = {"rc": 127, "stdout": "", "stderr": f"{argv[0]}: not installed"}
+            continue
+        rc, out, err = module.run_command([program, *argv[1:]])
+        found[name] = {"rc": rc, "stdout": out, "stderr": err}
+    return found
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -224,6 +249,7 @@ def main() -> None:
             "accounts": {"type": "list", "elements": "str", "default": []},
             "groups": {"type": "list", "elements": "str", "default": []},
             "dpkg": {"type": "bool", "default": False},
+            "commands": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -240,6 +266,8 @@ def main() -> None:
         groups={name: read_group(name) for name in p["groups"]},
         dpkg=read_dpkg(module) if p["dpkg"] else [],
         sysctls_read_only=[key for key in p["sysctls"] if sysctl_read_only(key)],
+        commands=run_checks(module, p["commands"]),
+        commands_asked=p["commands"],
     )
 
 
