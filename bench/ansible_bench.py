@@ -45,6 +45,7 @@ from mlplat.testing.hosts import (
     usability_problem,
     write_inventory,
 )
+from mlplat.testing.hosts.util import parent_pids
 
 HEADING = "## Ansible no-op runs (issue #14)"
 GROUPS = {"gpu_hosts": ["gpu1"], "cpu_hosts": ["cpu1", "cpu2"]}
@@ -153,13 +154,10 @@ def _other_ansible_runs() -> int:
     """ansible-playbook processes on this machine that are not ours (shared machines)."""
     mine = os.getpid()
     count = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+    for pid, ppid in parent_pids().items():
         try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
             continue
         # Count only the top process of each run (its workers have it as parent).
         if any(c.endswith(b"ansible-playbook") for c in cmd[:2]) and ppid != mine:

@@ -86,6 +86,13 @@ def test_state_covers_only_what_the_earlier_read_holds() -> None:
     assert not covers({"files": {}}, paths=[])
 
 
+def test_check_result_is_the_read_check_or_empty() -> None:
+    assert f.check_result(READ, "sudoers_parses") == {"rc": 0, "stdout": "", "stderr": ""}
+    assert f.check_result(READ, "auditctl_status") == {}
+    assert f.check_result(None, "sudoers_parses") == {}
+    assert f.check_result({"skipped": True}, "sudoers_parses") == {}
+
+
 def _host_state_module() -> ModuleType:
     path = ANSIBLE_DIR / "roles/internal_common/library/internal_common_host_state.py"
     spec = importlib.util.spec_from_file_location("internal_common_host_state", path)

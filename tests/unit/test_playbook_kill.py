@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 
-from mlplat.testing.hosts.playbook import descendants, kill_tree
+from mlplat.testing.hosts.util import descendants, kill_tree
 
 
 def _alive(pid: int) -> bool:

@@ -7,10 +7,8 @@ working directory, like a person running ``ansible-playbook`` from a checkout.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplat.core.paths import ANSIBLE_DIR, REPO_ROOT
-from mlplat.testing.hosts.util import put_venv_on_path
+from mlplat.testing.hosts.util import kill_tree, put_venv_on_path
 
 _RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
 _TASK_LINE = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**$")
@@ -150,37 +148,6 @@ def run_playbook(
         time.monotonic() - start,
         parse_recap(proc.stdout),
     )
-
-
-def descendants(pid: int) -> list[int]:
-    """PIDs of every process below `pid` (children, their children, ...), read from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            # The command name may hold spaces and parentheses: the fields after its last ")".
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(leader: int) -> None:
-    """SIGKILL a process group leader's group and every descendant of the leader, by PID.
-
-    The descendants are collected first, while they are still the leader's: once it dies
-    they are re-parented and can no longer be told apart from other processes.
-    """
-    tree = descendants(leader)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(leader, signal.SIGKILL)
-    for pid in tree:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 class RunningPlaybook:

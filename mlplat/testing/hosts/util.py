@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -113,16 +114,62 @@ class FileLock:
         self.release()
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), None if it is gone.
+
+    The command name may hold spaces and parentheses, so the split is after its last ")".
+    """
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def proc_start(pid: int) -> str | None:
     """Start time of a process (clock ticks since boot), None if it is gone.
 
     Recorded beside a PID so a later cleanup never signals a reused PID.
     """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = _stat_fields(pid)
+    return fields[19] if fields else None
+
+
+def parent_pids() -> dict[int, int]:
+    """PID -> parent PID of every process on the machine, read from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)):
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """PIDs of every process below `pid` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parent_pids().items():
+        children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(leader: int) -> None:
+    """SIGKILL a process group leader's group and every descendant of the leader, by PID.
+
+    The descendants are collected first, while they are still the leader's: once it dies
+    they are re-parented and can no longer be told apart from other processes. The group
+    alone is not enough: ansible-playbook's forked workers can start sessions of their own.
+    """
+    tree = descendants(leader)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(leader, signal.SIGKILL)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def same_process(pid: int, start: str | None) -> bool:

@@ -216,6 +216,15 @@ def state_covers(
     return True
 
 
+def check_result(state: Any, name: str) -> dict[str, Any]:
+    """The {rc, stdout, stderr} of the read-only check ``name`` in a host_state read, or {}
+    when there is no such read or it did not run that check (callers treat {} as unknown)."""
+    if not isinstance(state, dict):
+        return {}
+    found = (state.get("commands") or {}).get(name)
+    return found if isinstance(found, dict) else {}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -228,4 +237,5 @@ class FilterModule:
             "internal_common_units_differing": units_differing,
             "internal_common_anything_differs": anything_differs,
             "internal_common_state_covers": state_covers,
+            "internal_common_check_result": check_result,
         }
